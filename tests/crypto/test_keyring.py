@@ -1,0 +1,105 @@
+"""Tenant keyrings: per-contact DEKs bound to tenant, contact and field; rotation; signatures."""
+
+from __future__ import annotations
+
+import os
+
+import pytest
+
+from vault.crypto import (
+    DecryptionError,
+    KeyFamily,
+    SecretBytes,
+    SignatureError,
+    TenantKeyring,
+    VersionedKey,
+    jws_verify,
+)
+
+
+def make_keyring(tenant_id: str = "tn_a", versions: int = 1) -> TenantKeyring:
+    return TenantKeyring(
+        tenant_id,
+        {f: [VersionedKey(v, SecretBytes(os.urandom(32))) for v in range(1, versions + 1)] for f in KeyFamily},
+    )
+
+
+def test_field_round_trips_under_contact_dek() -> None:
+    keyring = make_keyring()
+    dek, wrapped = keyring.new_contact_dek("ct_a")
+    blob = keyring.encrypt_field(dek, "ct_a", "phone", b"+8613800138000")
+    assert (
+        keyring.decrypt_field(keyring.unwrap_contact_dek("ct_a", wrapped), "ct_a", "phone", blob) == b"+8613800138000"
+    )
+
+
+def test_ciphertext_moved_to_another_contact_fails() -> None:
+    keyring = make_keyring()
+    dek_a, _ = keyring.new_contact_dek("ct_a")
+    blob = keyring.encrypt_field(dek_a, "ct_a", "phone", b"+8613800138000")
+    with pytest.raises(DecryptionError):
+        keyring.decrypt_field(dek_a, "ct_b", "phone", blob)
+
+
+def test_wrapped_dek_moved_to_another_contact_fails() -> None:
+    keyring = make_keyring()
+    _, wrapped = keyring.new_contact_dek("ct_a")
+    with pytest.raises(DecryptionError):
+        keyring.unwrap_contact_dek("ct_b", wrapped)
+
+
+def test_ciphertext_for_another_field_fails() -> None:
+    keyring = make_keyring()
+    dek, _ = keyring.new_contact_dek("ct_a")
+    blob = keyring.encrypt_field(dek, "ct_a", "phone", b"x")
+    with pytest.raises(DecryptionError):
+        keyring.decrypt_field(dek, "ct_a", "evidence", blob)
+
+
+def test_other_tenant_cannot_unwrap_or_decrypt() -> None:
+    keyring_a, keyring_b = make_keyring("tn_a"), make_keyring("tn_b")
+    dek, wrapped = keyring_a.new_contact_dek("ct_a")
+    blob = keyring_a.encrypt_field(dek, "ct_a", "phone", b"x")
+    with pytest.raises(DecryptionError):
+        keyring_b.unwrap_contact_dek("ct_a", wrapped)
+    with pytest.raises(DecryptionError):
+        keyring_b.decrypt_field(dek, "ct_a", "phone", blob)
+
+
+def test_newest_version_wraps_and_old_versions_still_unwrap() -> None:
+    old = make_keyring(versions=1)
+    _, wrapped_v1 = old.new_contact_dek("ct_a")
+    keys = {f: [VersionedKey(1, old._keys[f][1])] for f in KeyFamily}
+    keys[KeyFamily.CONTACT_DEK_WRAP].append(VersionedKey(2, SecretBytes(os.urandom(32))))
+    rotated = TenantKeyring("tn_a", keys)
+    assert rotated.dek_wrap_version(rotated.new_contact_dek("ct_b")[1]) == 2
+    rewrapped = rotated.rewrap_contact_dek("ct_a", wrapped_v1)
+    assert rotated.dek_wrap_version(rewrapped) == 2
+    assert rotated.unwrap_contact_dek("ct_a", rewrapped) == rotated.unwrap_contact_dek("ct_a", wrapped_v1)
+
+
+def test_blind_index_is_deterministic_per_tenant_and_differs_between_tenants() -> None:
+    keyring_a, keyring_b = make_keyring("tn_a"), make_keyring("tn_b")
+    assert keyring_a.blind_index("+8613800138000") == keyring_a.blind_index("+8613800138000")
+    assert keyring_a.blind_index("+8613800138000") != keyring_b.blind_index("+8613800138000")
+
+
+def test_receipt_signature_verifies_with_jwks_only() -> None:
+    keyring = make_keyring()
+    token = keyring.sign({"consentReceiptID": "rcpt_a"})
+    assert jws_verify(token, {"keys": keyring.jwks()}) == {"consentReceiptID": "rcpt_a"}
+
+
+def test_changed_receipt_fails_verification() -> None:
+    keyring = make_keyring()
+    header, _body, signature = keyring.sign({"a": 1}).split(".")
+    forged_body = keyring.sign({"a": 2}).split(".")[1]
+    with pytest.raises(SignatureError):
+        jws_verify(f"{header}.{forged_body}.{signature}", {"keys": keyring.jwks()})
+
+
+def test_keyring_and_secrets_never_show_key_material() -> None:
+    keyring = make_keyring()
+    secret = SecretBytes(b"k" * 32)
+    assert "redacted" in repr(keyring)
+    assert "kkkk" not in repr(secret) and "kkkk" not in str(secret)

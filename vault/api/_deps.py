@@ -1,0 +1,58 @@
+"""Request dependencies: the vault, the authenticated actor with its role, the clock."""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Iterator
+from datetime import datetime
+from typing import Annotated, Any
+
+from fastapi import Depends, Header, Request
+from sqlmodel import Session
+
+from ..services import Actor, Role, Vault
+from ..services.tenants import authenticate
+
+__all__ = ["Now", "VaultDep", "WriteSession", "bearer_token", "require_roles"]
+
+
+def _vault(request: Request) -> Vault:
+    vault: Vault = request.app.state.vault
+    return vault
+
+
+VaultDep = Annotated[Vault, Depends(_vault)]
+
+
+def _now(vault: VaultDep) -> datetime:
+    return vault.clock.now()
+
+
+Now = Annotated[datetime, Depends(_now)]
+
+
+def _write_session(vault: VaultDep) -> Iterator[Session]:
+    with vault.database.write() as session:
+        yield session
+
+
+WriteSession = Annotated[Session, Depends(_write_session)]
+
+
+def bearer_token(authorization: str | None) -> str | None:
+    if not authorization:
+        return None
+    scheme, _, token = authorization.partition(" ")
+    return token.strip() if scheme.lower() == "bearer" else None
+
+
+def require_roles(*roles: Role) -> Any:
+    """A dependency admitting only keys with one of `roles` (deny by default)."""
+    allowed = frozenset(roles)
+
+    def dependency(vault: VaultDep, authorization: Annotated[str | None, Header()] = None) -> Actor:
+        with vault.database.read() as session:
+            return authenticate(session, vault, bearer_token(authorization), allowed)
+
+    dependency.__name__ = "require_" + "_".join(r.value for r in roles)
+    marker: Callable[..., Actor] = dependency
+    return Depends(marker)

@@ -1,0 +1,24 @@
+"""The `dialvault` command line."""
+
+from __future__ import annotations
+
+import os
+
+import typer
+
+from . import _core
+
+__all__ = ["app", "main"]
+
+app = typer.Typer(
+    name="dialvault",
+    help="Consent and PII vault for outbound calling.",
+    no_args_is_help=True,
+    pretty_exceptions_enable=False,
+)
+_core.register(app)
+
+
+def main() -> None:
+    os.umask(0o077)  # everything the vault writes (database, WAL, key and reject files) is owner-only
+    app()

@@ -1,0 +1,32 @@
+"""The running vault: settings, store, key provider, keyrings, policy and clock, wired once."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+from ..clock import Clock
+from ..config import Settings
+from ..crypto import KeyProvider, SecretBytes
+from ..storage import Database
+from ._keyrings import KeyringCache
+
+__all__ = ["Actor", "Vault"]
+
+
+@dataclass(frozen=True, slots=True)
+class Actor:
+    """Who acts: a tenant, an API key id (or a CLI label) and one role."""
+
+    tenant_id: str
+    key_id: str
+    role: str
+
+
+@dataclass(slots=True)
+class Vault:
+    settings: Settings
+    database: Database
+    provider: KeyProvider
+    keyrings: KeyringCache
+    clock: Clock
+    api_key_pepper: SecretBytes

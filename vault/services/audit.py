@@ -1,0 +1,165 @@
+"""The tamper-evident audit ledger: hash-chained, MAC'ed per tenant, never holding a number."""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import re
+from collections.abc import Mapping
+from dataclasses import dataclass
+from datetime import datetime
+from typing import Any
+
+from sqlalchemy import insert, select, update
+from sqlalchemy.exc import SQLAlchemyError
+from sqlmodel import Session
+
+from ..crypto import DecryptionError, KeyFamily, TenantKeyring, constant_time_equal
+from ..errors import AuditWriteFailed
+from ..storage import tables as t
+from ..storage.tables import AuditEntry, AuditHead
+from ._context import Actor
+
+__all__ = ["GENESIS_HASH", "LedgerReport", "init_ledger", "record_event", "verify_ledger"]
+
+GENESIS_HASH = bytes(32)
+# A run of seven or more digits (spaces allowed between) looks like a phone number: never store it.
+_NUMBER_LIKE = re.compile(r"\d(?:\s?\d){6,}")
+
+
+def _entry_payload(
+    tenant_id: str,
+    seq: int,
+    at: datetime,
+    actor: str,
+    action: str,
+    target_type: str | None,
+    target_id: str | None,
+    reason: str | None,
+    details: Mapping[str, Any] | None,
+    key_version: int,
+) -> bytes:
+    body = {
+        "tenant_id": tenant_id, "seq": seq, "at": at.isoformat(timespec="microseconds"),
+        "actor": actor, "action": action, "target_type": target_type, "target_id": target_id,
+        "reason": reason, "details": details, "key_version": key_version,
+    }  # fmt: skip
+    return json.dumps(body, separators=(",", ":"), sort_keys=True, ensure_ascii=False).encode("utf-8")
+
+
+def _entry_hash(prev_hash: bytes, payload: bytes) -> bytes:
+    return hashlib.sha256(prev_hash + payload).digest()
+
+
+def _refuse_number_like(details: Mapping[str, Any] | None, *values: str | None) -> None:
+    text = json.dumps(details, ensure_ascii=False) if details else ""
+    for candidate in (text, *values):
+        if candidate and _NUMBER_LIKE.search(candidate):
+            raise AuditWriteFailed()
+
+
+def init_ledger(session: Session, tenant_id: str) -> None:
+    session.execute(insert(t.audit_heads).values(tenant_id=tenant_id, seq=0, entry_hash=GENESIS_HASH))
+
+
+def record_event(
+    session: Session,
+    keyring: TenantKeyring,
+    actor: Actor | str,
+    action: str,
+    now: datetime,
+    *,
+    target_type: str | None = None,
+    target_id: str | None = None,
+    reason: str | None = None,
+    details: Mapping[str, Any] | None = None,
+) -> int:
+    """Append one entry in the caller's transaction; if it cannot be written the action fails too."""
+    actor_id = actor if isinstance(actor, str) else f"{actor.role}:{actor.key_id}"
+    tenant_id = keyring.tenant_id
+    _refuse_number_like(details, target_id, reason, action)
+    try:
+        head = session.execute(
+            select(t.audit_heads.c.seq, t.audit_heads.c.entry_hash)
+            .where(t.audit_heads.c.tenant_id == tenant_id)
+            .with_for_update()
+        ).one_or_none()
+        if head is None:
+            raise AuditWriteFailed()
+        seq = int(head.seq) + 1
+        key_version = keyring.current_version(KeyFamily.AUDIT_MAC)
+        payload = _entry_payload(
+            tenant_id, seq, now, actor_id, action, target_type, target_id, reason, details, key_version
+        )
+        entry_hash = _entry_hash(head.entry_hash, payload)
+        session.execute(insert(t.audit_entries).values(
+            tenant_id=tenant_id, seq=seq, at=now, actor=actor_id, action=action, target_type=target_type,
+            target_id=target_id, reason=reason, details=dict(details) if details else None,
+            prev_hash=head.entry_hash, entry_hash=entry_hash, mac=keyring.audit_mac(entry_hash, key_version),
+            key_version=key_version,
+        ))  # fmt: skip
+        session.execute(
+            update(t.audit_heads).where(t.audit_heads.c.tenant_id == tenant_id).values(seq=seq, entry_hash=entry_hash)
+        )
+    except SQLAlchemyError:
+        raise AuditWriteFailed() from None
+    return seq
+
+
+@dataclass(frozen=True, slots=True)
+class LedgerReport:
+    ok: bool
+    entries: int
+    first_bad: int | None = None
+    problem: str | None = None
+
+    def as_dict(self) -> dict[str, Any]:
+        out: dict[str, Any] = {"ok": self.ok, "entries": self.entries}
+        if not self.ok:
+            out["first_bad"] = self.first_bad
+            out["problem"] = self.problem
+        return out
+
+
+def verify_ledger(session: Session, keyring: TenantKeyring) -> LedgerReport:
+    """Walk the chain: sequence, links, hashes, MACs, and the head must all agree."""
+    tenant_id = keyring.tenant_id
+    prev_hash = GENESIS_HASH
+    expected_seq = 1
+    count = 0
+    rows = session.execute(
+        select(AuditEntry).where(t.audit_entries.c.tenant_id == tenant_id).order_by(t.audit_entries.c.seq)
+    ).scalars()
+    for entry in rows:
+        if entry.seq != expected_seq:
+            return LedgerReport(False, count, expected_seq, "missing entry")
+        if not constant_time_equal(entry.prev_hash, prev_hash):
+            return LedgerReport(False, count, entry.seq, "broken link")
+        payload = _entry_payload(
+            tenant_id,
+            entry.seq,
+            entry.at,
+            entry.actor,
+            entry.action,
+            entry.target_type,
+            entry.target_id,
+            entry.reason,
+            entry.details,
+            entry.key_version,
+        )
+        recomputed = _entry_hash(prev_hash, payload)
+        if not constant_time_equal(recomputed, entry.entry_hash):
+            return LedgerReport(False, count, entry.seq, "entry changed")
+        try:
+            mac = keyring.audit_mac(entry.entry_hash, entry.key_version)
+        except DecryptionError:
+            return LedgerReport(False, count, entry.seq, "unknown audit key version")
+        if not constant_time_equal(mac, entry.mac):
+            return LedgerReport(False, count, entry.seq, "bad MAC")
+        prev_hash = entry.entry_hash
+        expected_seq += 1
+        count += 1
+    head = session.execute(select(AuditHead).where(t.audit_heads.c.tenant_id == tenant_id)).scalar_one_or_none()
+    if head is None or head.seq != count or not constant_time_equal(head.entry_hash, prev_hash):
+        return LedgerReport(False, count, count + 1, "entries missing after the last one found")
+    return LedgerReport(True, count)

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import re
 from dataclasses import dataclass
 from functools import lru_cache
 
@@ -28,10 +29,43 @@ class NumberFacts:
     time_zones: tuple[str, ...]
 
 
+_E164 = re.compile(r"\+[1-9]\d{6,14}")
+
+
+def _parse_e164_fast(raw: str) -> phonenumbers.PhoneNumber | None:
+    """Build the number straight from canonical E.164 text, skipping the general parser (~3x faster).
+
+    Validity is still decided by phonenumbers; None means "use the general parser".
+    """
+    digits = raw[1:]
+    for size in (1, 2, 3):
+        country_code = int(digits[:size])
+        if country_code in phonenumbers.COUNTRY_CODE_TO_REGION_CODE:
+            national = digits[size:]
+            if not national:
+                return None
+            zeros = len(national) - len(national.lstrip("0"))
+            return phonenumbers.PhoneNumber(
+                country_code=country_code,
+                national_number=int(national),
+                italian_leading_zero=True if zeros else None,
+                number_of_leading_zeros=zeros if zeros > 1 else None,
+            )
+    return None
+
+
 def parse_phone(raw: str, region: str | None = None, *, field: str = "phone") -> ParsedNumber:
     """Normalize to E.164; raises InvalidPhoneNumber (which never echoes the input)."""
     if not isinstance(raw, str) or not raw.strip() or len(raw) > 64:
         raise InvalidPhoneNumber(field)
+    if _E164.fullmatch(raw):
+        fast = _parse_e164_fast(raw)
+        if (
+            fast is not None
+            and phonenumbers.is_valid_number(fast)
+            and phonenumbers.format_number(fast, phonenumbers.PhoneNumberFormat.E164) == raw
+        ):
+            return ParsedNumber(e164=raw, region=phonenumbers.region_code_for_number(fast))
     try:
         number = phonenumbers.parse(raw, region.upper() if region else None)
     except phonenumbers.NumberParseException:

@@ -7,12 +7,11 @@ from dataclasses import dataclass
 from datetime import datetime
 
 from sqlalchemy import select
-from sqlalchemy.dialects.postgresql import insert as pg_insert
-from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 from sqlmodel import Session
 
 from ..crypto import TenantKeyring
 from ..errors import DialvaultError, NotFound
+from ..storage import bulk_insert
 from ..storage import tables as t
 from ..storage.tables import Contact
 from ._context import Actor, Vault
@@ -48,10 +47,6 @@ class BatchItemError:
     field: str | None = None
 
 
-def _insert(session: Session):  # type: ignore[no-untyped-def]
-    return pg_insert if session.get_bind().dialect.name == "postgresql" else sqlite_insert
-
-
 def _new_contact_row(keyring: TenantKeyring, e164: str, blind: bytes, now: datetime) -> dict[str, object]:
     contact_id = new_id("ct")
     dek, wrapped = keyring.new_contact_dek(contact_id)
@@ -77,12 +72,15 @@ def _ensure_contacts(
     created: set[bytes] = set()
     if missing:
         rows = [_new_contact_row(keyring, e164, blinds[e164], now) for e164 in missing]
-        insert = _insert(session)
-        session.execute(insert(t.contacts).on_conflict_do_nothing(index_elements=["tenant_id", "blind_index"]), rows)
-        # A concurrent writer may have inserted some of these first: read back who owns each number.
-        existing = _ids_by_blind(session, keyring.tenant_id, list(blinds.values()))
-        mine = {row["id"] for row in rows}
-        created = {blind for blind, cid in existing.items() if cid in mine}
+        inserted = bulk_insert(session, t.contacts, rows, ignore_conflicts_on=["tenant_id", "blind_index"])
+        if inserted == len(rows):
+            existing.update((row["blind_index"], row["id"]) for row in rows)  # type: ignore[misc]
+            created = {blinds[e164] for e164 in missing}
+        else:
+            # A concurrent writer inserted some of these first: read back who owns each number.
+            existing = _ids_by_blind(session, keyring.tenant_id, list(blinds.values()))
+            mine = {row["id"] for row in rows}
+            created = {blind for blind, cid in existing.items() if cid in mine}
     return {e164: (existing[blind], blind in created) for e164, blind in blinds.items()}
 
 

@@ -1,12 +1,14 @@
 """The store: engine, units of work and tables (SQLite by default, PostgreSQL by URL)."""
 
 from . import tables
+from ._bulk import bulk_insert
 from ._database import Database, DatabaseUnavailable
 from ._schema import create_schema, schema_is_current, upgrade_schema
 
 __all__ = [
     "Database",
     "DatabaseUnavailable",
+    "bulk_insert",
     "create_schema",
     "schema_is_current",
     "tables",

@@ -54,5 +54,6 @@ def require_roles(*roles: Role) -> Any:
             return authenticate(session, vault, bearer_token(authorization), allowed)
 
     dependency.__name__ = "require_" + "_".join(r.value for r in roles)
+    dependency.allowed_roles = allowed  # type: ignore[attr-defined]  # read by the route-contract tests
     marker: Callable[..., Actor] = dependency
     return Depends(marker)

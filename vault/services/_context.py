@@ -9,6 +9,7 @@ from ..config import Settings
 from ..crypto import KeyProvider, SecretBytes
 from ..storage import Database
 from ._keyrings import KeyringCache
+from ._policies import TenantPolicies
 
 __all__ = ["Actor", "Vault"]
 
@@ -30,3 +31,4 @@ class Vault:
     keyrings: KeyringCache
     clock: Clock
     api_key_pepper: SecretBytes
+    policies: TenantPolicies

@@ -4,6 +4,8 @@ from __future__ import annotations
 
 import base64
 import os
+from collections.abc import Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -11,12 +13,21 @@ from sqlalchemy import func, inspect, make_url, select
 
 from ..clock import Clock, SystemClock
 from ..config import Settings, load_passphrase
-from ..crypto import EnvKeyProvider, KeyProvider, LocalKeyFileProvider, OpenBaoKeyProvider, create_key_file
-from ..errors import ConfigurationError, Conflict
+from ..crypto import (
+    DecryptionError,
+    EnvKeyProvider,
+    KeyProvider,
+    KeyProviderUnavailable,
+    LocalKeyFileProvider,
+    OpenBaoKeyProvider,
+    create_key_file,
+)
+from ..errors import ConfigurationError, Conflict, DialvaultError, ServiceUnavailable
 from ..storage import Database, create_schema, schema_is_current
 from ..storage.tables import Tenant
 from ._context import Vault
 from ._keyrings import KeyringCache
+from ._policies import TenantPolicies
 from .tenants import IssuedKey, Role, create_tenant, issue_api_key, load_or_create_pepper
 
 __all__ = [
@@ -35,16 +46,24 @@ def build_key_provider(settings: Settings) -> KeyProvider:
             raise ConfigurationError("DIALVAULT_ROOT_KEY is required for the env key provider")
         return EnvKeyProvider(settings.root_key.get_secret_value())
     if settings.key_provider == "openbao":
-        if settings.openbao_token is None:
-            raise ConfigurationError("DIALVAULT_OPENBAO_TOKEN is required for the openbao key provider")
-        provider: KeyProvider = OpenBaoKeyProvider(
+        return _openbao_provider(settings)
+    return LocalKeyFileProvider(settings.resolved_key_file, load_passphrase(settings))
+
+
+def _openbao_provider(settings: Settings) -> OpenBaoKeyProvider:
+    if settings.openbao_token is None:
+        raise ConfigurationError("DIALVAULT_OPENBAO_TOKEN is required for the openbao key provider")
+    try:
+        return OpenBaoKeyProvider(
             settings.openbao_addr,
             settings.openbao_token.get_secret_value(),
             key_name=settings.openbao_key,
             mount=settings.openbao_mount,
+            timeout=settings.openbao_timeout,
+            namespace=settings.openbao_namespace,
         )
-        return provider
-    return LocalKeyFileProvider(settings.resolved_key_file, load_passphrase(settings))
+    except ValueError as exc:
+        raise ConfigurationError(f"invalid OpenBao settings: {exc}", code="openbao_settings_invalid") from None
 
 
 def vault_exists(settings: Settings) -> bool:
@@ -76,9 +95,14 @@ def open_vault(settings: Settings, clock: Clock | None = None, *, migrate: bool 
         raise ConfigurationError(
             "the database schema is not current: run `dialvault db upgrade`", code="schema_outdated"
         )
-    provider = build_key_provider(settings)
-    with database.write() as session:
-        pepper = load_or_create_pepper(session, provider, clock.now())
+    try:
+        policies = TenantPolicies(settings.policy_dir)
+        provider = build_key_provider(settings)
+        with _provider_errors_mapped(), database.write() as session:
+            pepper = load_or_create_pepper(session, provider, clock.now())
+    except BaseException:
+        database.dispose()
+        raise
     return Vault(
         settings=settings,
         database=database,
@@ -86,6 +110,7 @@ def open_vault(settings: Settings, clock: Clock | None = None, *, migrate: bool 
         keyrings=KeyringCache(provider, settings.keyring_ttl_seconds),
         clock=clock,
         api_key_pepper=pepper,
+        policies=policies,
     )
 
 
@@ -106,12 +131,38 @@ def initialize_vault(settings: Settings, tenant_name: str, clock: Clock | None =
         create_key_file(settings.resolved_key_file, load_passphrase(settings))
     elif settings.key_provider == "env" and settings.root_key is None:
         raise ConfigurationError("DIALVAULT_ROOT_KEY is required for the env key provider")
+    elif settings.key_provider == "openbao":
+        # The transit key (derived aes256-gcm96, not exportable) is created here once; a later
+        # open only uses it, so the serving token needs no right to create or read keys.
+        with _openbao_provider(settings) as provider, _provider_errors_mapped():
+            provider.ensure_key()
     vault = open_vault(settings, clock, migrate=True)
     now = vault.clock.now()
-    with vault.database.write() as session:
-        tenant = create_tenant(session, vault, tenant_name, now)
-        admin = issue_api_key(session, vault, tenant.id, Role.ADMIN, now, label="first admin key")
+    try:
+        with _provider_errors_mapped(), vault.database.write() as session:
+            tenant = create_tenant(session, vault, tenant_name, now)
+            admin = issue_api_key(session, vault, tenant.id, Role.ADMIN, now, label="first admin key")
+    except BaseException:
+        vault.database.dispose()
+        raise
     return InitializedVault(vault, tenant.id, tenant.name, admin)
+
+
+@contextmanager
+def _provider_errors_mapped() -> Iterator[None]:
+    """Key provider failures at start-up become domain errors with stable codes (no secret in them)."""
+    failure: DialvaultError | None = None
+    try:
+        yield
+    except KeyProviderUnavailable as exc:
+        failure = ServiceUnavailable(f"the key provider is unavailable: {exc}", code="key_provider_unavailable")
+    except DecryptionError:
+        failure = ConfigurationError(
+            "the vault's keys cannot be unwrapped by this key provider (wrong key, passphrase or token?)",
+            code="key_unwrap_failed",
+        )
+    if failure is not None:
+        raise failure
 
 
 def new_env_root_key() -> str:

@@ -1,0 +1,126 @@
+"""`dialvault import` and `dialvault suppress import`: streamed, batched, rejects with line and reason."""
+
+from __future__ import annotations
+
+import csv
+from pathlib import Path
+
+import pytest
+from sqlalchemy import func, select
+from typer.testing import CliRunner
+
+from tests.conftest import TenantKeys
+from vault.cli import app
+from vault.config import Settings
+from vault.services import Actor, Vault
+from vault.services.consent import register_notice
+from vault.storage import tables as t
+
+HEADER = "phone,region,purpose,channels,notice_id,notice_version,method,consented_at,expires_at\n"
+GOOD = [
+    "+8613800138001,,marketing,voice;sms,mkt,v1,web_form,2025-06-01T10:00:00+08:00,\n",
+    "13800138002,CN,survey,voice,mkt,v1,paper,2025-06-02T10:00:00Z,\n",
+    "+14155550123,,service,voice,mkt,v1,ivr,2025-06-03T10:00:00Z,2099-01-01T00:00:00Z\n",
+]
+BAD = [
+    "+86123,,marketing,voice,mkt,v1,web_form,2025-06-01T10:00:00Z,\n",  # bad phone
+    "+8613800138005,,astrology,voice,mkt,v1,web_form,2025-06-01T10:00:00Z,\n",  # unknown purpose
+    "+8613800138006,,marketing,voice,mkt,v1,web_form,yesterday,\n",  # bad date
+    "+8613800138007,,marketing,fax,mkt,v1,web_form,2025-06-01T10:00:00Z,\n",  # channel not allowed
+]
+
+
+@pytest.fixture
+def cli_env(vault: Vault, settings: Settings, acme: TenantKeys, monkeypatch: pytest.MonkeyPatch) -> Vault:
+    assert settings.root_key is not None
+    monkeypatch.setenv("DIALVAULT_HOME", str(settings.home))
+    monkeypatch.setenv("DIALVAULT_KEY_PROVIDER", "env")
+    monkeypatch.setenv("DIALVAULT_ROOT_KEY", settings.root_key.get_secret_value())
+    monkeypatch.delenv("DIALVAULT_DATABASE_URL", raising=False)
+    with vault.database.write() as session:
+        actor = Actor(acme.tenant_id, "test", "admin")
+        register_notice(session, vault, actor, "mkt", "v1", "Notice text", vault.clock.now())
+    return vault
+
+
+def _events(vault: Vault) -> int:
+    with vault.database.read() as session:
+        return int(session.execute(select(func.count()).select_from(t.consent_events)).scalar_one())
+
+
+def _write(path: Path, lines: list[str]) -> Path:
+    path.write_text(HEADER + "".join(lines), encoding="utf-8")
+    return path
+
+
+def test_good_rows_load_and_bad_rows_go_to_the_reject_file_with_line_and_reason(cli_env: Vault, tmp_path: Path) -> None:
+    source = _write(tmp_path / "in.csv", [GOOD[0], BAD[0], GOOD[1], BAD[1], BAD[2], GOOD[2], BAD[3]])
+    rejects = tmp_path / "rejects.csv"
+    result = CliRunner().invoke(app, ["import", str(source), "--reject-file", str(rejects), "--batch-size", "3"])
+    assert result.exit_code == 0, result.output
+    assert _events(cli_env) == 3
+    with rejects.open(encoding="utf-8") as handle:
+        rows = list(csv.DictReader(handle))
+    assert [(r["line"], r["reason"]) for r in rows] == [
+        ("3", "invalid_phone_number"),
+        ("5", "unknown_purpose"),
+        ("6", "invalid_consented_at"),
+        ("8", "channel_not_allowed"),
+    ]
+    assert "loaded 3" in result.output
+
+
+def test_rerunning_the_same_file_adds_nothing(cli_env: Vault, tmp_path: Path) -> None:
+    source = _write(tmp_path / "in.csv", GOOD)
+    runner = CliRunner()
+    assert runner.invoke(app, ["import", str(source)]).exit_code == 0
+    second = runner.invoke(app, ["import", str(source)])
+    assert second.exit_code == 0
+    assert _events(cli_env) == 3
+    assert "duplicates skipped 3" in second.output
+
+
+def test_a_crash_mid_import_leaves_only_whole_batches(cli_env: Vault, tmp_path: Path) -> None:
+    source = _write(tmp_path / "in.csv", [GOOD[0], GOOD[1], GOOD[2], BAD[0]])
+    unwritable = tmp_path / "no-such-dir" / "rejects.csv"
+    result = CliRunner().invoke(app, ["import", str(source), "--reject-file", str(unwritable), "--batch-size", "2"])
+    assert result.exit_code == 1
+    assert _events(cli_env) == 2  # batch 1 committed; batch 2 failed writing its reject and rolled back whole
+    again = CliRunner().invoke(
+        app, ["import", str(source), "--reject-file", str(tmp_path / "r.csv"), "--batch-size", "2"]
+    )
+    assert again.exit_code == 0
+    assert _events(cli_env) == 3
+
+
+def test_missing_columns_exit_2(cli_env: Vault, tmp_path: Path) -> None:
+    source = tmp_path / "in.csv"
+    source.write_text("phone,purpose\n+8613800138001,marketing\n", encoding="utf-8")
+    result = CliRunner().invoke(app, ["import", str(source)])
+    assert result.exit_code == 2
+    assert "missing_columns" in result.output
+
+
+def test_unreadable_file_exits_2(cli_env: Vault, tmp_path: Path) -> None:
+    result = CliRunner().invoke(app, ["import", str(tmp_path / "absent.csv")])
+    assert result.exit_code == 2
+
+
+def test_the_import_never_prints_a_number(cli_env: Vault, tmp_path: Path) -> None:
+    source = _write(tmp_path / "in.csv", [GOOD[0], BAD[0]])
+    result = CliRunner().invoke(app, ["import", str(source), "--reject-file", str(tmp_path / "r.csv")])
+    assert "13800138001" not in result.output
+
+
+def test_suppress_import_loads_a_dnc_list(cli_env: Vault, tmp_path: Path) -> None:
+    source = tmp_path / "dnc.csv"
+    source.write_text(
+        "phone,region\n+8613800138001,\n13800138002,CN\nnot-a-number,\n+8613800138001,\n", encoding="utf-8"
+    )
+    rejects = tmp_path / "dnc-rejects.csv"
+    result = CliRunner().invoke(app, ["suppress", "import", str(source), "--reject-file", str(rejects)])
+    assert result.exit_code == 0, result.output
+    with cli_env.database.read() as session:
+        assert session.execute(select(func.count()).select_from(t.suppressions)).scalar_one() == 2
+    with rejects.open(encoding="utf-8") as handle:
+        assert [(r["line"], r["reason"]) for r in csv.DictReader(handle)] == [("4", "invalid_phone_number")]

@@ -1,0 +1,251 @@
+"""Notices, consent capture (one or batch), withdrawal, consent history, receipts and the JWKS."""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from datetime import datetime
+from typing import Annotated, Any
+
+from fastapi import APIRouter, Header, Response
+from fastapi.responses import JSONResponse
+from pydantic import BaseModel, Field
+from sqlmodel import Session
+
+from ...services import Actor, Role
+from ...services.consent import (
+    CapturedConsent,
+    ConsentInput,
+    DuplicateItem,
+    NoticeClaim,
+    capture_consent,
+    capture_consents,
+    consent_history,
+    get_receipt,
+    published_jwks,
+    recall_response,
+    register_notice,
+    remember_response,
+    request_digest,
+    resolve_subject,
+    withdraw_consents,
+)
+from .._deps import Now, VaultDep, WriteSession, require_roles
+
+__all__ = ["router"]
+
+router = APIRouter(prefix="/v1", tags=["consents"])
+AdminOrCapture = Annotated[Actor, require_roles(Role.ADMIN, Role.CAPTURE)]
+Capture = Annotated[Actor, require_roles(Role.CAPTURE)]
+CaptureOrPrivacy = Annotated[Actor, require_roles(Role.CAPTURE, Role.PRIVACY)]
+Withdrawer = Annotated[Actor, require_roles(Role.CAPTURE, Role.PRIVACY, Role.DIALER)]
+IdempotencyKey = Annotated[str | None, Header(alias="Idempotency-Key")]
+
+MAX_BATCH = 5000
+
+
+class NoticeIn(BaseModel):
+    id: str = Field(min_length=1, max_length=120)
+    version: str = Field(min_length=1, max_length=40)
+    text: str = Field(min_length=1, max_length=200_000)
+    language: str | None = Field(default=None, max_length=20)
+    policy_url: str | None = Field(default=None, max_length=500)
+
+
+class NoticeOut(BaseModel):
+    id: str
+    version: str
+    sha256: str
+    created: bool
+
+
+class NoticeClaimIn(BaseModel):
+    id: str = Field(min_length=1, max_length=120)
+    version: str = Field(min_length=1, max_length=40)
+    text: str | None = Field(default=None, min_length=1, max_length=200_000)
+
+
+class ConsentIn(BaseModel):
+    phone: str | None = Field(default=None, max_length=64)
+    contact_id: str | None = Field(default=None, max_length=40)
+    region: str | None = Field(default=None, min_length=2, max_length=2)
+    purpose: str = Field(min_length=1, max_length=40)
+    channels: list[str] = Field(min_length=1, max_length=10)
+    notice: NoticeClaimIn
+    method: str = Field(min_length=1, max_length=40)
+    jurisdiction: str | None = Field(default=None, max_length=20)
+    language: str | None = Field(default=None, max_length=20)
+    evidence: dict[str, Any] | None = None
+    expires_at: datetime | None = None
+
+    def to_input(self) -> ConsentInput:
+        return ConsentInput(
+            purpose=self.purpose,
+            channels=self.channels,
+            notice=NoticeClaim(self.notice.id, self.notice.version, self.notice.text),
+            method=self.method,
+            phone=self.phone,
+            contact_id=self.contact_id,
+            region=self.region,
+            jurisdiction=self.jurisdiction,
+            language=self.language,
+            evidence=self.evidence,
+            expires_at=self.expires_at,
+        )
+
+
+class ConsentOut(BaseModel):
+    consent_id: str
+    contact_id: str
+    receipt_id: str
+    status: str
+    event: str
+
+
+class ConsentBatchIn(BaseModel):
+    items: list[ConsentIn] = Field(min_length=1, max_length=MAX_BATCH)
+
+
+class ConsentBatchItemOut(BaseModel):
+    index: int
+    consent_id: str | None = None
+    contact_id: str | None = None
+    receipt_id: str | None = None
+    status: str | None = None
+    error: dict[str, str] | None = None
+
+
+class ConsentBatchOut(BaseModel):
+    results: list[ConsentBatchItemOut]
+    granted: int
+    rejected: int
+
+
+class WithdrawIn(BaseModel):
+    phone: str | None = Field(default=None, max_length=64)
+    contact_id: str | None = Field(default=None, max_length=40)
+    handle: str | None = Field(default=None, max_length=200)
+    region: str | None = Field(default=None, min_length=2, max_length=2)
+    purpose: str | None = Field(default=None, max_length=40)
+    method: str = Field(default="api", max_length=40)
+
+
+class WithdrawOut(BaseModel):
+    withdrawn: int
+    receipt_ids: list[str]
+
+
+def _idempotent(
+    session: Session,
+    actor: Actor,
+    key: str | None,
+    route: str,
+    body: BaseModel,
+    now: datetime,
+    run: Callable[[], tuple[int, dict[str, Any]]],
+) -> JSONResponse:
+    """Run once per Idempotency-Key: a retry replays the stored answer without writing anything."""
+    if key is None:
+        status, content = run()
+        return JSONResponse(content, status_code=status)
+    digest = request_digest(route, body.model_dump(mode="json"))
+    stored = recall_response(session, actor.tenant_id, key, digest)
+    if stored is not None:
+        return JSONResponse(stored.body, status_code=stored.status, headers={"Idempotent-Replayed": "true"})
+    status, content = run()
+    remember_response(session, actor.tenant_id, key, digest, status, content, now)
+    return JSONResponse(content, status_code=status)
+
+
+@router.post("/notices", response_model=NoticeOut, status_code=201)
+def create_notice(
+    body: NoticeIn, actor: AdminOrCapture, vault: VaultDep, session: WriteSession, now: Now, response: Response
+) -> NoticeOut:
+    result = register_notice(
+        session, vault, actor, body.id, body.version, body.text, now, language=body.language, policy_url=body.policy_url
+    )
+    if not result.created:
+        response.status_code = 200
+    n = result.notice
+    return NoticeOut(id=n.id, version=n.version, sha256=n.sha256, created=result.created)
+
+
+@router.post("/consents", response_model=ConsentOut, status_code=201)
+def create_consent(
+    body: ConsentIn,
+    actor: Capture,
+    vault: VaultDep,
+    session: WriteSession,
+    now: Now,
+    idempotency_key: IdempotencyKey = None,
+) -> JSONResponse:
+    def run() -> tuple[int, dict[str, Any]]:
+        r = capture_consent(session, vault, actor, body.to_input(), now)
+        out = ConsentOut(
+            consent_id=r.consent_id,
+            contact_id=r.contact_id,
+            receipt_id=r.receipt_id,
+            status=r.status,
+            event=r.event_type,
+        )
+        return 201, out.model_dump()
+
+    return _idempotent(session, actor, idempotency_key, "consents", body, now, run)
+
+
+@router.post("/consents/batch", response_model=ConsentBatchOut)
+def create_consents(
+    body: ConsentBatchIn,
+    actor: Capture,
+    vault: VaultDep,
+    session: WriteSession,
+    now: Now,
+    idempotency_key: IdempotencyKey = None,
+) -> JSONResponse:
+    def run() -> tuple[int, dict[str, Any]]:
+        results = capture_consents(session, vault, actor, [item.to_input() for item in body.items], now)
+        items: list[dict[str, Any]] = []
+        granted = 0
+        for index, r in enumerate(results):
+            if isinstance(r, CapturedConsent):
+                granted += 1
+                items.append(
+                    {"index": index, "consent_id": r.consent_id, "contact_id": r.contact_id,
+                     "receipt_id": r.receipt_id, "status": r.status}
+                )  # fmt: skip
+            elif isinstance(r, DuplicateItem):  # pragma: no cover - HTTP items carry no row key
+                items.append({"index": index, "status": "duplicate"})
+            else:
+                field = f"items.{index}.{r.field}" if r.field else f"items.{index}"
+                items.append({"index": index, "error": {"code": r.code, "message": r.message, "field": field}})
+        return 200, {"results": items, "granted": granted, "rejected": len(items) - granted}
+
+    return _idempotent(session, actor, idempotency_key, "consents/batch", body, now, run)
+
+
+@router.post("/consents/withdraw", response_model=WithdrawOut)
+def withdraw(body: WithdrawIn, actor: Withdrawer, vault: VaultDep, session: WriteSession, now: Now) -> WithdrawOut:
+    subject = resolve_subject(
+        session, vault, actor, phone=body.phone, region=body.region, contact_id=body.contact_id, handle=body.handle
+    )
+    if subject.contact_id is None:
+        return WithdrawOut(withdrawn=0, receipt_ids=[])
+    result = withdraw_consents(session, vault, actor, subject.contact_id, body.purpose, now, method=body.method)
+    return WithdrawOut(withdrawn=result.withdrawn, receipt_ids=result.receipt_ids)
+
+
+@router.get("/contacts/{contact_id}/consents")
+def contact_consents(contact_id: str, actor: CaptureOrPrivacy, vault: VaultDep, now: Now) -> dict[str, Any]:
+    with vault.database.read() as session:
+        return consent_history(session, actor, contact_id, now)
+
+
+@router.get("/receipts/{receipt_id}")
+def receipt(receipt_id: str, actor: CaptureOrPrivacy, vault: VaultDep) -> dict[str, Any]:
+    with vault.database.read() as session:
+        return get_receipt(session, actor, receipt_id)
+
+
+@router.get("/.well-known/jwks.json")
+def jwks(vault: VaultDep) -> dict[str, Any]:
+    with vault.database.read() as session:
+        return published_jwks(session, vault)

@@ -1,0 +1,329 @@
+"""`dialvault import FILE.csv` (consents) and `dialvault suppress import FILE.csv` (external DNC lists).
+
+Both stream the file (bounded memory), load it a batch per transaction, and write rejected rows to a
+reject file (the row as read, plus `line` and `reason`). A crash leaves only whole batches; re-running
+a consent import skips the rows already loaded (each row carries a deterministic idempotency key).
+"""
+
+from __future__ import annotations
+
+import csv
+import os
+import time
+from collections.abc import Iterator
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import IO, Annotated, Any
+
+import typer
+from rich.progress import BarColumn, Progress, TextColumn, TimeElapsedColumn
+from sqlmodel import Session
+
+from ..errors import DialvaultError
+from ..services import Actor, Vault
+from ..services.consent import ImportRow, add_suppressions, check_reason, import_batch, missing_columns
+from ..services.contacts import BatchItemError
+from ._common import DatabaseUrl, DataDir, TenantName, console, err_console, fail, open_from, settings_from
+from ._core import resolve_tenant_id
+
+__all__ = ["register"]
+
+suppress_app = typer.Typer(help="the internal do-not-call list", no_args_is_help=True)
+
+_WAL_PAGES = 262_144  # 1 GiB of 4 KiB pages at most between checkpoints during an import
+RejectFile = Annotated[
+    Path | None, typer.Option("--reject-file", help="CSV of rejected rows (default FILE.rejects.csv)")
+]
+BatchSize = Annotated[int, typer.Option("--batch-size", min=1, max=50_000, help="rows per transaction")]
+
+
+class _Source:
+    """Lines of a CSV file, counting characters read so the progress bar can follow the stream."""
+
+    def __init__(self, handle: IO[str]) -> None:
+        self._handle = handle
+        self.consumed = 0
+
+    def __iter__(self) -> Iterator[str]:
+        for line in self._handle:
+            self.consumed += len(line)
+            yield line
+
+
+@dataclass
+class _Rejects:
+    """Opened on the first reject, so a clean import leaves no file behind."""
+
+    path: Path
+    header: list[str]
+    count: int = 0
+    _handle: IO[str] | None = field(default=None, repr=False)
+    _writer: Any = field(default=None, repr=False)
+
+    def write(self, line: int, reason: str, values: list[str]) -> None:
+        if self._writer is None:
+            fd = os.open(self.path, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
+            self._handle = os.fdopen(fd, "w", encoding="utf-8", newline="")
+            self._writer = csv.writer(self._handle)
+            self._writer.writerow([*self.header, "line", "reason"])
+        self._writer.writerow([*values, line, reason])
+        self.count += 1
+
+    def flush(self) -> None:
+        if self._handle is not None:
+            self._handle.flush()
+            os.fsync(self._handle.fileno())
+
+    def close(self) -> None:
+        if self._handle is not None:
+            self._handle.close()
+
+
+def _open_csv(path: Path) -> tuple[IO[str], int]:
+    try:
+        handle = path.open("r", encoding="utf-8-sig", newline="")
+        size = path.stat().st_size
+    except OSError as exc:
+        fail("unreadable_file", f"cannot read {path.name}: {exc.strerror or 'error'}")
+    return handle, size
+
+
+def _progress() -> Progress:
+    return Progress(
+        TextColumn("[bold]{task.description}"),
+        BarColumn(),
+        TextColumn("{task.percentage:>3.0f}%"),
+        TextColumn("{task.fields[rows]:>9,} rows"),
+        TextColumn("{task.fields[rate]:>8,.0f} rows/s"),
+        TimeElapsedColumn(),
+        console=err_console,
+        transient=False,
+    )
+
+
+@dataclass
+class _Tally:
+    loaded: int = 0
+    duplicates: int = 0
+    rejected: int = 0
+    rows: int = 0
+    started: float = field(default_factory=time.perf_counter)
+
+    @property
+    def seconds(self) -> float:
+        return time.perf_counter() - self.started
+
+    @property
+    def rate(self) -> float:
+        return self.rows / self.seconds if self.seconds > 0 else 0.0
+
+
+def _rows(path: Path) -> tuple[list[str], Iterator[tuple[int, list[str]]], _Source, IO[str]]:
+    handle, _ = _open_csv(path)
+    source = _Source(handle)
+    reader = csv.reader(source)
+    try:
+        header = [h.strip() for h in next(reader)]
+    except StopIteration:
+        handle.close()
+        fail("empty_file", "the file has no header row")
+    except (csv.Error, UnicodeDecodeError):
+        handle.close()
+        fail("unreadable_file", "the file is not UTF-8 CSV")
+
+    def rows() -> Iterator[tuple[int, list[str]]]:
+        while True:
+            try:
+                values = next(reader)
+            except StopIteration:
+                return
+            yield reader.line_num, values
+
+    return header, rows(), source, handle
+
+
+def _chunks(rows: Iterator[tuple[int, list[str]]], size: int) -> Iterator[list[tuple[int, list[str]]]]:
+    batch: list[tuple[int, list[str]]] = []
+    for line, values in rows:
+        if not any(v.strip() for v in values):
+            continue
+        batch.append((line, values))
+        if len(batch) >= size:
+            yield batch
+            batch = []
+    if batch:
+        yield batch
+
+
+def import_consents(
+    file: Annotated[Path, typer.Argument(help="CSV: phone, region, purpose, channels, notice_id, ...")],
+    tenant: TenantName = None,
+    reject_file: RejectFile = None,
+    batch_size: BatchSize = 2000,
+    data_dir: DataDir = None,
+    database_url: DatabaseUrl = None,
+) -> None:
+    """Bulk-load consents from CSV; bad rows go to the reject file with a line number and reason."""
+    vault = open_from(settings_from(data_dir, database_url))
+    tenant_id = resolve_tenant_id(vault, tenant)
+    actor = Actor(tenant_id=tenant_id, key_id="cli", role="import")
+    _, size = _open_csv(file)
+    with _progress() as progress:
+        task = progress.add_task("importing", total=max(size, 1), rows=0, rate=0.0)
+        header, rows, source, handle = _rows(file)
+        missing = missing_columns(header)
+        if missing:
+            handle.close()
+            fail("missing_columns", "missing required columns: " + ", ".join(missing))
+        rejects = _Rejects(reject_file or file.with_name(file.name + ".rejects.csv"), header)
+        tally = _Tally()
+        try:
+            for chunk in _chunks(rows, batch_size):
+                _load_consent_batch(vault, actor, header, chunk, rejects, tally)
+                progress.update(task, completed=source.consumed, rows=tally.rows, rate=tally.rate)
+            progress.update(task, completed=max(size, 1), rows=tally.rows, rate=tally.rate)
+        except (csv.Error, UnicodeDecodeError):
+            progress.stop()
+            _summary(tally, rejects)
+            fail("unreadable_file", "the file is not valid UTF-8 CSV past this point", exit_code=1)
+        except DialvaultError as exc:
+            progress.stop()
+            _summary(tally, rejects)
+            fail(exc.code, exc.message, exit_code=1)
+        except OSError as exc:
+            progress.stop()
+            _summary(tally, rejects)
+            fail("reject_file_unwritable", f"cannot write the reject file: {exc.strerror or 'error'}", exit_code=1)
+        finally:
+            handle.close()
+            rejects.close()
+    _summary(tally, rejects)
+    vault.database.dispose()
+
+
+def _load_consent_batch(
+    vault: Vault, actor: Actor, header: list[str], chunk: list[tuple[int, list[str]]], rejects: _Rejects, tally: _Tally
+) -> None:
+    width = len(header)
+    rows: list[ImportRow] = []
+    bad_shape: list[tuple[int, list[str]]] = []
+    for line, values in chunk:
+        if len(values) != width:
+            bad_shape.append((line, values))
+        else:
+            rows.append(ImportRow(line, dict(zip(header, values, strict=True))))
+    by_line = dict(chunk)
+    with vault.database.write() as session:
+        _defer_checkpoints(vault, session)
+        outcomes = import_batch(session, vault, actor, rows, vault.clock.now()) if rows else []
+        # Rejects reach the disk before the batch commits: a failure here rolls the batch back.
+        for line, values in bad_shape:
+            rejects.write(line, "wrong_column_count", values)
+        for outcome in outcomes:
+            if outcome.status == "rejected":
+                rejects.write(outcome.line, outcome.reason or "rejected", by_line[outcome.line])
+        rejects.flush()
+    tally.rows += len(chunk)
+    tally.rejected += len(bad_shape)
+    for outcome in outcomes:
+        if outcome.status == "loaded":
+            tally.loaded += 1
+        elif outcome.status == "duplicate":
+            tally.duplicates += 1
+        else:
+            tally.rejected += 1
+
+
+def _defer_checkpoints(vault: Vault, session: Session) -> None:
+    """SQLite: no WAL checkpoint after every batch (each one rewrites and syncs the pages); one at the end."""
+    if vault.database.is_sqlite:
+        session.connection().exec_driver_sql(f"PRAGMA wal_autocheckpoint={_WAL_PAGES}")
+
+
+def _checkpoint(vault: Vault) -> None:
+    if vault.database.is_sqlite:
+        with vault.database.engine.connect() as connection:
+            connection.exec_driver_sql("PRAGMA wal_autocheckpoint=1000")
+            connection.exec_driver_sql("PRAGMA wal_checkpoint(TRUNCATE)")
+
+
+def _summary(tally: _Tally, rejects: _Rejects) -> None:
+    console.print(
+        f"loaded {tally.loaded:,} · duplicates skipped {tally.duplicates:,} · rejected {tally.rejected:,}"
+        f" · {tally.seconds:.1f} s · {tally.rate:,.0f} rows/s",
+        highlight=False,
+    )
+    if rejects.count:
+        console.print(f"rejected rows written to {rejects.path}", highlight=False)
+
+
+def _cell(values: list[str], at: int | None) -> str | None:
+    if at is None or at >= len(values):
+        return None
+    return values[at].strip() or None
+
+
+@suppress_app.command("import")
+def suppress_import(
+    file: Annotated[Path, typer.Argument(help="CSV with a phone column (and optionally region)")],
+    tenant: TenantName = None,
+    reason: Annotated[str, typer.Option("--reason", help="reason code for every entry")] = "external_dnc",
+    reject_file: RejectFile = None,
+    batch_size: BatchSize = 5000,
+    data_dir: DataDir = None,
+    database_url: DatabaseUrl = None,
+) -> None:
+    """Import an external do-not-call list into the internal suppression list."""
+    try:
+        check_reason(reason)
+    except DialvaultError as exc:
+        fail(exc.code, exc.message)
+    vault = open_from(settings_from(data_dir, database_url))
+    tenant_id = resolve_tenant_id(vault, tenant)
+    actor = Actor(tenant_id=tenant_id, key_id="cli", role="import")
+    _, size = _open_csv(file)
+    with _progress() as progress:
+        task = progress.add_task("suppressing", total=max(size, 1), rows=0, rate=0.0)
+        header, rows, source, handle = _rows(file)
+        if "phone" not in header:
+            handle.close()
+            fail("missing_columns", "missing required columns: phone")
+        phone_at = header.index("phone")
+        region_at = header.index("region") if "region" in header else None
+        rejects = _Rejects(reject_file or file.with_name(file.name + ".rejects.csv"), header)
+        tally = _Tally()
+        try:
+            for chunk in _chunks(rows, batch_size):
+                items = [(_cell(v, phone_at) or "", _cell(v, region_at)) for _, v in chunk]
+                with vault.database.write() as session:
+                    results = add_suppressions(session, vault, actor, items, reason, "import", vault.clock.now())
+                    for (line, values), result in zip(chunk, results, strict=True):
+                        if isinstance(result, BatchItemError):
+                            rejects.write(line, result.code, values)
+                            tally.rejected += 1
+                        elif result.created:
+                            tally.loaded += 1
+                        else:
+                            tally.duplicates += 1
+                    rejects.flush()
+                tally.rows += len(chunk)
+                progress.update(task, completed=source.consumed, rows=tally.rows, rate=tally.rate)
+            progress.update(task, completed=max(size, 1), rows=tally.rows, rate=tally.rate)
+        except (csv.Error, UnicodeDecodeError):
+            progress.stop()
+            _summary(tally, rejects)
+            fail("unreadable_file", "the file is not valid UTF-8 CSV past this point", exit_code=1)
+        except OSError as exc:
+            progress.stop()
+            _summary(tally, rejects)
+            fail("reject_file_unwritable", f"cannot write the reject file: {exc.strerror or 'error'}", exit_code=1)
+        finally:
+            handle.close()
+            rejects.close()
+    _summary(tally, rejects)
+    vault.database.dispose()
+
+
+def register(app: typer.Typer) -> None:
+    app.command("import")(import_consents)
+    app.add_typer(suppress_app, name="suppress")

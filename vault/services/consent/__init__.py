@@ -1,0 +1,80 @@
+"""Consent: notices, capture (one or many), receipts, withdrawal, suppression, complaints, bulk import."""
+
+from ._capture import (
+    METHODS,
+    CapturedConsent,
+    ConsentInput,
+    DuplicateItem,
+    FoldedState,
+    Withdrawal,
+    capture_consent,
+    capture_consents,
+    consent_history,
+    effective_status,
+    expire_consents,
+    fold_events,
+    live_grant,
+    withdraw_consents,
+)
+from ._complaints import FiledComplaint, file_complaint, list_complaints, resolve_complaint
+from ._idempotency import StoredResponse, recall_response, remember_response, request_digest
+from ._import import IMPORT_COLUMNS, REQUIRED_COLUMNS, ImportRow, RowOutcome, import_batch, missing_columns
+from ._notices import NoticeClaim, NoticeRef, RegisteredNotice, notice_sha256, register_notice
+from ._receipts import get_receipt, published_jwks
+from ._subjects import Subject, resolve_subject
+from ._suppression import (
+    SuppressionResult,
+    add_suppression,
+    add_suppressions,
+    check_reason,
+    is_suppressed,
+    remove_suppression,
+    suppress_blind_index,
+)
+
+__all__ = [
+    "IMPORT_COLUMNS",
+    "METHODS",
+    "REQUIRED_COLUMNS",
+    "CapturedConsent",
+    "ConsentInput",
+    "DuplicateItem",
+    "FiledComplaint",
+    "FoldedState",
+    "ImportRow",
+    "NoticeClaim",
+    "NoticeRef",
+    "RegisteredNotice",
+    "RowOutcome",
+    "StoredResponse",
+    "Subject",
+    "SuppressionResult",
+    "Withdrawal",
+    "add_suppression",
+    "add_suppressions",
+    "capture_consent",
+    "capture_consents",
+    "check_reason",
+    "consent_history",
+    "effective_status",
+    "expire_consents",
+    "file_complaint",
+    "fold_events",
+    "get_receipt",
+    "import_batch",
+    "is_suppressed",
+    "list_complaints",
+    "live_grant",
+    "missing_columns",
+    "notice_sha256",
+    "published_jwks",
+    "recall_response",
+    "register_notice",
+    "remember_response",
+    "remove_suppression",
+    "request_digest",
+    "resolve_complaint",
+    "resolve_subject",
+    "suppress_blind_index",
+    "withdraw_consents",
+]

@@ -10,7 +10,7 @@ from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import insert, select, update
+from sqlalchemy import bindparam, insert, select, update
 from sqlalchemy.exc import SQLAlchemyError
 from sqlmodel import Session
 
@@ -58,6 +58,20 @@ def _refuse_number_like(details: Mapping[str, Any] | None, *values: str | None) 
             raise AuditWriteFailed()
 
 
+# Built once: constructing statements per call cost more than executing them on the hot path.
+_HEAD_FOR_UPDATE = (
+    select(t.audit_heads.c.seq, t.audit_heads.c.entry_hash)
+    .where(t.audit_heads.c.tenant_id == bindparam("tenant"))
+    .with_for_update()
+)
+_INSERT_ENTRY = insert(t.audit_entries)
+_MOVE_HEAD = (
+    update(t.audit_heads)
+    .where(t.audit_heads.c.tenant_id == bindparam("tenant"))
+    .values(seq=bindparam("seq"), entry_hash=bindparam("entry_hash"))
+)
+
+
 def init_ledger(session: Session, tenant_id: str) -> None:
     session.execute(insert(t.audit_heads).values(tenant_id=tenant_id, seq=0, entry_hash=GENESIS_HASH))
 
@@ -79,11 +93,7 @@ def record_event(
     tenant_id = keyring.tenant_id
     _refuse_number_like(details, target_id, reason, action)
     try:
-        head = session.execute(
-            select(t.audit_heads.c.seq, t.audit_heads.c.entry_hash)
-            .where(t.audit_heads.c.tenant_id == tenant_id)
-            .with_for_update()
-        ).one_or_none()
+        head = session.execute(_HEAD_FOR_UPDATE, {"tenant": tenant_id}).one_or_none()
         if head is None:
             raise AuditWriteFailed()
         seq = int(head.seq) + 1
@@ -92,15 +102,13 @@ def record_event(
             tenant_id, seq, now, actor_id, action, target_type, target_id, reason, details, key_version
         )
         entry_hash = _entry_hash(head.entry_hash, payload)
-        session.execute(insert(t.audit_entries).values(
-            tenant_id=tenant_id, seq=seq, at=now, actor=actor_id, action=action, target_type=target_type,
-            target_id=target_id, reason=reason, details=dict(details) if details else None,
-            prev_hash=head.entry_hash, entry_hash=entry_hash, mac=keyring.audit_mac(entry_hash, key_version),
-            key_version=key_version,
-        ))  # fmt: skip
-        session.execute(
-            update(t.audit_heads).where(t.audit_heads.c.tenant_id == tenant_id).values(seq=seq, entry_hash=entry_hash)
-        )
+        session.execute(_INSERT_ENTRY, {
+            "tenant_id": tenant_id, "seq": seq, "at": now, "actor": actor_id, "action": action,
+            "target_type": target_type, "target_id": target_id, "reason": reason,
+            "details": dict(details) if details else None, "prev_hash": head.entry_hash, "entry_hash": entry_hash,
+            "mac": keyring.audit_mac(entry_hash, key_version), "key_version": key_version,
+        })  # fmt: skip
+        session.execute(_MOVE_HEAD, {"tenant": tenant_id, "seq": seq, "entry_hash": entry_hash})
     except SQLAlchemyError:
         raise AuditWriteFailed() from None
     return seq

@@ -8,7 +8,7 @@ from dataclasses import dataclass
 from datetime import datetime
 from typing import Any, cast
 
-from sqlalchemy import CursorResult, select, update
+from sqlalchemy import CursorResult, bindparam, select, update
 from sqlalchemy.exc import IntegrityError
 from sqlmodel import Session
 
@@ -53,6 +53,11 @@ class IssuedKey:
 
     def __repr__(self) -> str:
         return f"IssuedKey(key_id={self.key_id!r}, role={self.role.value!r}, secret=<redacted>)"
+
+
+_KEY_BY_DIGEST = select(
+    t.api_keys.c.id, t.api_keys.c.tenant_id, t.api_keys.c.role, t.api_keys.c.digest, t.api_keys.c.revoked_at
+).where(t.api_keys.c.digest == bindparam("digest"))
 
 
 def load_or_create_pepper(session: Session, provider: KeyProvider, now: datetime) -> SecretBytes:
@@ -165,15 +170,7 @@ def authenticate(session: Session, vault: Vault, secret: str | None, allowed: fr
     if not secret or not secret.startswith(_KEY_PREFIX + "_") or len(secret) > 100:
         raise Unauthenticated("missing or unknown API key")
     digest = _digest(vault.api_key_pepper, secret)
-    row = session.execute(
-        select(
-            t.api_keys.c.id,
-            t.api_keys.c.tenant_id,
-            t.api_keys.c.role,
-            t.api_keys.c.digest,
-            t.api_keys.c.revoked_at,
-        ).where(t.api_keys.c.digest == digest)
-    ).one_or_none()
+    row = session.execute(_KEY_BY_DIGEST, {"digest": digest}).one_or_none()
     if row is None or not constant_time_equal(row.digest, digest) or row.revoked_at is not None:
         raise Unauthenticated("missing or unknown API key")
     if Role(row.role) not in allowed:

@@ -69,10 +69,7 @@ def test_earliest_due_date_wins_and_default_is_a_fallback(shipped: PolicySet) ->
 def test_complaint_due(shipped: PolicySet) -> None:
     received = utc(2026, 3, 2, 9)
     assert shipped.complaint_due_at(["CN"], received) == utc(2026, 3, 9, 9)
-    assert shipped.complaint_due_at("CN", received) == utc(2026, 3, 9, 9)
-    assert shipped.complaint_due_at(None, received) == utc(2026, 3, 9, 9)
-    # The order vault/services/consent/_rules.py uses: (received_at, jurisdiction).
-    assert shipped.complaint_due_at(received, "CN") == utc(2026, 3, 9, 9)  # type: ignore[arg-type]
+    assert shipped.complaint_due_at([], received) == utc(2026, 3, 9, 9)
 
 
 def test_retention_longest_wins(shipped: PolicySet) -> None:

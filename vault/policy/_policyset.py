@@ -355,20 +355,9 @@ class PolicySet:
         rules = self._due_rules("dsr", jurisdictions, received_at, request_type)
         return min(self._extended(r, received_at) for r in rules)
 
-    def complaint_due_at(self, jurisdictions: Sequence[str] | str | None, received_at: datetime) -> datetime:
-        """When a complaint must be answered: the earliest due date of the applicable rules.
-
-        Also accepts `(received_at, jurisdiction)` (the order the consent service calls it with)."""
-        if isinstance(jurisdictions, datetime):
-            jurisdictions, received_at = received_at, jurisdictions
-        codes: tuple[str, ...] = (
-            ()
-            if jurisdictions is None
-            else (jurisdictions,)
-            if isinstance(jurisdictions, str)
-            else tuple(jurisdictions)
-        )
-        rules = self._due_rules("complaint", codes, received_at, None)
+    def complaint_due_at(self, jurisdictions: Sequence[str], received_at: datetime) -> datetime:
+        """When a complaint must be answered: the earliest due date of the applicable rules."""
+        rules = self._due_rules("complaint", tuple(jurisdictions), received_at, None)
         return min(self._due(r, received_at) for r in rules)
 
     def retention(
@@ -378,9 +367,15 @@ class PolicySet:
 
         Rules limited to certain purposes count only when `purpose` is given and matches. With `at`,
         only rules in force then count; without it every rule counts (the conservative answer)."""
+        return self.retention_basis(record_kind, jurisdictions, purpose=purpose, at=at)[0]
+
+    def retention_basis(
+        self, record_kind: str, jurisdictions: Sequence[str], *, purpose: str | None = None, at: datetime | None = None
+    ) -> tuple[timedelta | None, tuple[str, ...]]:
+        """The retention period (as `retention`) and the sources of the rules that set it."""
         target = self.purpose(purpose) if purpose is not None else None
         found = [
-            r.period
+            r
             for r in self._rules("retention", jurisdictions, at)
             if r.record_kind == record_kind
             and (
@@ -388,7 +383,10 @@ class PolicySet:
                 or (target is not None and r.covers(target, next(iter(target.allowed_channels))))
             )
         ]
-        return max(found, default=None)
+        if not found:
+            return None, ()
+        longest = max(r.period for r in found)
+        return longest, tuple(sorted({str(r.source) for r in found if r.period == longest}))
 
     def refusal_cooloff(
         self, purpose: str, jurisdictions: Sequence[str], *, at: datetime | None = None

@@ -14,7 +14,7 @@ from ...storage import tables as t
 from .._context import Actor, Vault
 from .._ids import new_id
 from ..audit import record_event
-from ..contacts import register_contact
+from ..contacts import PHONE_FIELD, register_contact
 from ._capture import withdraw_consents
 from ._rules import rules_for
 from ._subjects import contact_blind_index, resolve_subject
@@ -58,14 +58,18 @@ def file_complaint(
         assert subject.e164 is not None
         contact_id = register_contact(session, vault, actor, subject.e164, None, now).contact_id
     blind = contact_blind_index(session, tenant_id, contact_id)
-    wrapped = session.execute(
-        select(t.contacts.c.wrapped_dek).where(t.contacts.c.id == contact_id, t.contacts.c.tenant_id == tenant_id)
-    ).scalar_one_or_none()
-    if blind is None or wrapped is None:
+    stored = session.execute(
+        select(t.contacts.c.wrapped_dek, t.contacts.c.phone_ct).where(
+            t.contacts.c.id == contact_id, t.contacts.c.tenant_id == tenant_id
+        )
+    ).one_or_none()
+    if blind is None or stored is None:
         raise NotFound("the contact no longer exists", code="contact_not_found")
     keyring = vault.keyrings.get(session, tenant_id)
+    wrapped, phone_ct = stored
     dek = keyring.unwrap_contact_dek(contact_id, wrapped)
-    due_at = rules_for(session, vault, tenant_id).complaint_due_at(now, jurisdiction)
+    e164 = keyring.decrypt_field(dek, contact_id, PHONE_FIELD, phone_ct).decode("ascii")
+    due_at = rules_for(session, vault, tenant_id).complaint_due_at(e164, now, jurisdiction)
     complaint_id = new_id("cp")
     session.execute(
         t.complaints.insert().values(

@@ -3,13 +3,14 @@
 from __future__ import annotations
 
 from dataclasses import dataclass
-from datetime import datetime, timedelta
-from typing import Any
+from datetime import datetime
 
 from sqlmodel import Session
 
 from ...errors import InvalidInput
+from ...policy import PolicySet, Purpose, UnknownPurpose
 from .._context import Vault
+from .._phone import number_facts
 
 __all__ = ["ConsentRules", "PurposeRules", "rules_for"]
 
@@ -25,19 +26,16 @@ class PurposeRules:
 class ConsentRules:
     """A tenant's policy set, narrowed to what consent capture asks of it (cached per call site)."""
 
-    def __init__(self, policy: Any) -> None:
+    def __init__(self, policy: PolicySet) -> None:
         self._policy = policy
         self._purposes: dict[str, PurposeRules | None] = {}
 
     def purpose(self, name: str) -> PurposeRules | None:
         if name in self._purposes:
             return self._purposes[name]
-        if not hasattr(self._policy, "purpose"):  # interim: policy package not landed yet
-            self._purposes[name] = _INTERIM.get(name)
-            return self._purposes[name]
         try:
-            found = self._policy.purpose(name)
-        except (KeyError, LookupError, ValueError):
+            found: Purpose | None = self._policy.purpose(name)
+        except UnknownPurpose:
             found = None
         rules = None if found is None else _purpose_rules(name, found)
         self._purposes[name] = rules
@@ -50,29 +48,22 @@ class ConsentRules:
         return rules
 
     def consent_expiry(self, purpose: str, given_at: datetime) -> datetime | None:
-        if not hasattr(self._policy, "consent_expiry"):
-            return given_at + timedelta(days=730)
-        expiry: datetime | None = self._policy.consent_expiry(purpose, given_at)
-        return expiry
+        return self._policy.consent_expiry(purpose, given_at)
 
-    def complaint_due_at(self, received_at: datetime, jurisdiction: str | None = None) -> datetime:
-        if not hasattr(self._policy, "complaint_due_at"):
-            return received_at + timedelta(days=15)
-        due: datetime = self._policy.complaint_due_at(received_at, jurisdiction)
-        return due
+    def complaint_due_at(self, e164: str, received_at: datetime, jurisdiction: str | None = None) -> datetime:
+        """Due date under every regime that covers the complainant's number (and a named one)."""
+        facts = number_facts(e164)
+        codes = self._policy.jurisdictions_for(facts.region, facts.subdivisions)
+        return self._policy.complaint_due_at((*codes, jurisdiction) if jurisdiction else codes, received_at)
 
 
-def _purpose_rules(name: str, purpose: Any) -> PurposeRules:
-    channels = frozenset(str(c) for c in getattr(purpose, "channels", ()) or ())
-    explicit = bool(getattr(purpose, "requires_explicit_consent", getattr(purpose, "explicit_consent", True)))
-    category = tuple(getattr(purpose, "category", ()) or ()) or (name,)
-    return PurposeRules(name=name, channels=channels, explicit=explicit, category=category)
-
-
-_INTERIM = {
-    name: PurposeRules(name, frozenset({"voice", "sms"}), name != "service", (name,))
-    for name in ("marketing", "service", "collections", "survey")
-}
+def _purpose_rules(name: str, purpose: Purpose) -> PurposeRules:
+    return PurposeRules(
+        name=name,
+        channels=purpose.channels,
+        explicit=purpose.requires_explicit_consent,
+        category=purpose.category or (name,),
+    )
 
 
 def rules_for(session: Session, vault: Vault, tenant_id: str) -> ConsentRules:

@@ -9,7 +9,7 @@ from ._consent import Complaint, ConsentEvent, ConsentState, IdempotencyRecord, 
 from ._contacts import Contact
 from ._core import ApiKey, AuditEntry, AuditHead, ServerSecret, Tenant, TenantKey
 from ._dialing import Attempt, CallerLine, Campaign, CampaignCallerLine, DialHandle, Licence
-from ._requests import ErasureJournalEntry, SubjectRequest, SubjectRequestEvent
+from ._requests import ErasedHandle, ErasureJournalEntry, SubjectRequest, SubjectRequestEvent
 
 metadata = SQLModel.metadata
 
@@ -31,6 +31,7 @@ consent_events = _table(ConsentEvent)
 consent_states = _table(ConsentState)
 contacts = _table(Contact)
 dial_handles = _table(DialHandle)
+erased_handles = _table(ErasedHandle)
 erasure_journal = _table(ErasureJournalEntry)
 idempotency_records = _table(IdempotencyRecord)
 licences = _table(Licence)
@@ -56,6 +57,7 @@ __all__ = [
     "ConsentState",
     "Contact",
     "DialHandle",
+    "ErasedHandle",
     "ErasureJournalEntry",
     "IdempotencyRecord",
     "Licence",
@@ -79,6 +81,7 @@ __all__ = [
     "consent_states",
     "contacts",
     "dial_handles",
+    "erased_handles",
     "erasure_journal",
     "idempotency_records",
     "licences",

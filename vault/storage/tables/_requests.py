@@ -5,11 +5,12 @@ from __future__ import annotations
 from datetime import datetime
 from typing import Any
 
+from sqlalchemy import Column, LargeBinary
 from sqlmodel import Field, SQLModel
 
 from ._columns import bytes_field, json_field, optional_bytes_field, optional_time_field, time_field
 
-__all__ = ["ErasureJournalEntry", "SubjectRequest", "SubjectRequestEvent"]
+__all__ = ["ErasedHandle", "ErasureJournalEntry", "SubjectRequest", "SubjectRequestEvent"]
 
 
 class SubjectRequest(SQLModel, table=True):
@@ -55,3 +56,17 @@ class ErasureJournalEntry(SQLModel, table=True):
     contact_id: str = Field(max_length=40)
     request_id: str | None = Field(default=None, max_length=40)
     erased_at: datetime = time_field()
+
+
+class ErasedHandle(SQLModel, table=True):
+    """Digests of the dial handles of erased contacts, so authorize can answer `erased` until they expire.
+
+    A handle digest is a keyed hash of a random token: it links to nothing once the contact is gone.
+    """
+
+    __tablename__ = "erased_handles"
+
+    digest: bytes = Field(sa_column=Column(LargeBinary, primary_key=True))
+    tenant_id: str = Field(foreign_key="tenants.id", index=True, max_length=40)
+    erased_at: datetime = time_field()
+    expires_at: datetime = time_field(index=True)

@@ -255,6 +255,13 @@ def test_cap_allows_the_third_attempt_and_denies_the_fourth(shipped: PolicySet) 
     assert allowed(shipped, facts(purpose="service", attempt_times=(now - H,) * 10), now)
 
 
+def test_attempts_stamped_after_now_still_count_against_the_cap(shipped: PolicySet) -> None:
+    # A concurrent gateway may commit an attempt stamped a few milliseconds after this request's `now`.
+    now = NOON_SHANGHAI
+    later = now + timedelta(milliseconds=30)
+    assert reasons(shipped, facts(attempt_times=(now - 2 * H, now - H, later)), now) == (pol.FREQUENCY_CAP,)
+
+
 def test_france_four_calls_per_thirty_days(shipped: PolicySet) -> None:
     now = utc(2026, 3, 30, 9)  # Monday 11:00 Paris
     days = timedelta(days=1)

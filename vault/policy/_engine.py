@@ -161,20 +161,18 @@ def _over_cap(plan: Plan, facts: DialFacts, now: datetime) -> bool:
     for rule in plan.caps:
         if rule.effective_from > now or (rule.effective_to is not None and now >= rule.effective_to):
             continue
-        if _count(attempts, now - rule.period, now) >= rule.max_attempts:
+        if _count(attempts, now - rule.period) >= rule.max_attempts:
             return True
     for cap in facts.campaign_caps:
-        if cap.max_attempts <= 0 or _count(attempts, now - cap.period, now) >= cap.max_attempts:
+        if cap.max_attempts <= 0 or _count(attempts, now - cap.period) >= cap.max_attempts:
             return True
     return False
 
 
-def _count(attempts: tuple[datetime, ...], since: datetime, now: datetime) -> int:
-    count = 0
-    for at in attempts:
-        if since < at <= now:
-            count += 1
-    return count
+def _count(attempts: tuple[datetime, ...], since: datetime) -> int:
+    """Attempts after `since`. No upper bound: a concurrent gateway's attempt may carry a timestamp a few
+    milliseconds later than this request's `now`, and it must still count against the cap."""
+    return sum(1 for at in attempts if at > since)
 
 
 def _licensed(policy: PolicySet, plan: Plan, purpose: Purpose, facts: DialFacts, now: datetime) -> bool:

@@ -49,6 +49,8 @@ class Settings(BaseSettings):
     openbao_token: SecretStr | None = None
     openbao_key: str = "dialvault-root"
     openbao_mount: str = "transit"
+    openbao_timeout: float = Field(default=2.0, gt=0, le=60, description="seconds per OpenBao request")
+    openbao_namespace: str | None = Field(default=None, description="X-Vault-Namespace (enterprise namespaces)")
     insecure_dev: bool = False
     policy_dir: Path = SHIPPED_POLICY_DIR
     handle_ttl_seconds: int = Field(default=86_400, gt=0)

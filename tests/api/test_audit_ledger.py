@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import pytest
 from fastapi.testclient import TestClient
 from sqlalchemy import delete, insert, select, text, update
 
@@ -103,6 +104,7 @@ def test_entries_hold_ids_not_numbers(client: TestClient, acme: TenantKeys) -> N
     assert "13800138" not in str(entries)
 
 
+@pytest.mark.sqlite_only("a SQLite trigger makes the write fail; tests/postgres/test_audit_write_failure.py")
 def test_failed_audit_write_fails_the_action(client: TestClient, acme: TenantKeys, vault: Vault) -> None:
     headers = acme.headers(Role.CAPTURE)
     with vault.database.write() as session:

@@ -37,6 +37,7 @@ def register_all(client: TestClient, acme: TenantKeys) -> None:
     assert client.post("/v1/contacts/batch", json=batch, headers=headers).status_code == 200
 
 
+@pytest.mark.sqlite_only("scans vault.db and its WAL; see tests/postgres/test_no_plaintext_at_rest.py")
 def test_database_and_wal_hold_no_number_in_any_format(client: TestClient, acme: TenantKeys, vault: Vault) -> None:
     register_all(client, acme)
     files = sorted(Path(vault.settings.home).glob("vault.db*"))

@@ -36,7 +36,10 @@ def cli_env(vault: Vault, settings: Settings, acme: TenantKeys, monkeypatch: pyt
     monkeypatch.setenv("DIALVAULT_HOME", str(settings.home))
     monkeypatch.setenv("DIALVAULT_KEY_PROVIDER", "env")
     monkeypatch.setenv("DIALVAULT_ROOT_KEY", settings.root_key.get_secret_value())
-    monkeypatch.delenv("DIALVAULT_DATABASE_URL", raising=False)
+    if settings.database_url is None:
+        monkeypatch.delenv("DIALVAULT_DATABASE_URL", raising=False)
+    else:  # the PostgreSQL test store (--store=postgres)
+        monkeypatch.setenv("DIALVAULT_DATABASE_URL", settings.database_url)
     with vault.database.write() as session:
         actor = Actor(acme.tenant_id, "test", "admin")
         register_notice(session, vault, actor, "mkt", "v1", "Notice text", vault.clock.now())

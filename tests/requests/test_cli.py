@@ -31,6 +31,8 @@ def cli_env(settings: Settings, monkeypatch: pytest.MonkeyPatch) -> None:
     monkeypatch.setenv("DIALVAULT_KEY_PROVIDER", "env")
     monkeypatch.setenv("DIALVAULT_ROOT_KEY", settings.root_key.get_secret_value())
     monkeypatch.setenv("DIALVAULT_HOME", str(settings.home))
+    if settings.database_url is not None:  # the PostgreSQL test store (--store=postgres)
+        monkeypatch.setenv("DIALVAULT_DATABASE_URL", settings.database_url)
 
 
 @dataclass
@@ -56,6 +58,7 @@ def _backup(vault: Vault, target: Path) -> None:
     source.close()
 
 
+@pytest.mark.sqlite_only("`dialvault restore` restores a vault.db backup file")
 @pytest.mark.usefixtures("cli_env")
 def test_restore_re_erases_contacts_erased_after_the_backup(
     client: TestClient, acme: TenantKeys, vault: Vault, settings: Settings, tmp_path: Path
@@ -85,6 +88,7 @@ def test_restore_re_erases_contacts_erased_after_the_backup(
         restored.database.dispose()
 
 
+@pytest.mark.sqlite_only("`dialvault restore` restores a vault.db backup file")
 @pytest.mark.usefixtures("cli_env")
 def test_restore_leaves_erasures_older_than_the_backup_alone(
     client: TestClient, acme: TenantKeys, vault: Vault, settings: Settings, tmp_path: Path

@@ -6,6 +6,7 @@ from __future__ import annotations
 from pathlib import Path
 from typing import Any
 
+import pytest
 from fastapi.testclient import TestClient
 from sqlalchemy import LargeBinary, func, select
 
@@ -95,6 +96,7 @@ def test_no_ciphertext_left_decrypts_to_the_number(
                     assert PHONE.encode() not in plain
 
 
+@pytest.mark.sqlite_only("scans vault.db and its WAL; tests/postgres/test_no_plaintext_at_rest.py scans PostgreSQL")
 def test_the_number_is_nowhere_in_the_database_or_wal(
     client: TestClient, acme: TenantKeys, vault: Vault, subject: Subject
 ) -> None:

@@ -1,4 +1,17 @@
-"""Engine and units of work for SQLite (embedded default) and PostgreSQL."""
+"""Engine and units of work for SQLite (embedded default) and PostgreSQL.
+
+Both stores give write transactions the same guarantee: writers are serialized from their
+first statement. The services rely on it: they read facts (consent state, handle state, attempts
+within a cap window, the audit head) and then write based on them, and a decision must never be
+taken on facts another writer changes before this one commits.
+
+- SQLite: `BEGIN IMMEDIATE` takes the database write lock up front.
+- PostgreSQL (READ COMMITTED): a transaction-scoped advisory lock taken by the first statement of
+  every write transaction. A row lock alone (`SELECT … FOR UPDATE`) is not enough there: the rows
+  of the *other* tables a locking query joins come from the snapshot taken before the lock was
+  granted, so a revocation or withdrawal that committed while the query waited would be missed
+  (tests/postgres/test_concurrency.py shows it). Reads (`Database.read`) take no lock and never wait.
+"""
 
 from __future__ import annotations
 
@@ -6,7 +19,7 @@ from collections.abc import Iterator
 from contextlib import contextmanager
 from typing import Any
 
-from sqlalchemy import Engine, create_engine, event
+from sqlalchemy import Engine, create_engine, event, text
 from sqlalchemy.engine import Connection
 from sqlalchemy.exc import OperationalError
 from sqlmodel import Session
@@ -42,6 +55,20 @@ def _sqlite_on_begin(connection: Connection) -> None:
         connection.exec_driver_sql("BEGIN")
 
 
+# Any constant works: every dialvault writer of a database uses the same one. (b"dialvault" as int64.)
+WRITER_LOCK_KEY = int.from_bytes(b"dialvault", "big") & 0x7FFF_FFFF_FFFF_FFFF
+LOCK_TIMEOUT_SECONDS = 10  # like SQLite's busy_timeout: past it the write fails as DatabaseUnavailable
+_TAKE_WRITER_LOCK = text("SELECT set_config('lock_timeout', :timeout, true), pg_advisory_xact_lock(:key)").bindparams(
+    timeout=f"{LOCK_TIMEOUT_SECONDS}s", key=WRITER_LOCK_KEY
+)
+
+
+def _postgres_on_begin(connection: Connection) -> None:
+    # One round trip: the lock wait is bounded, and the lock is released at COMMIT or ROLLBACK.
+    if connection.get_execution_options().get("dialvault_write", False):
+        connection.execute(_TAKE_WRITER_LOCK)
+
+
 class Database:
     """Owns the engine; hands out sessions bound to a read or a write transaction."""
 
@@ -62,7 +89,11 @@ class Database:
                 pool_size=pool_size,
                 max_overflow=pool_size,
                 pool_pre_ping=True,
+                pool_timeout=30,
+                pool_recycle=1800,
+                connect_args={"connect_timeout": 10, "application_name": "dialvault"},
             )
+            event.listen(self.engine, "begin", _postgres_on_begin)
         self._write_engine = self.engine.execution_options(dialvault_write=True)
 
     @contextmanager

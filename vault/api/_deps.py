@@ -35,7 +35,8 @@ def _write_session(vault: VaultDep) -> Iterator[Session]:
         yield session
 
 
-WriteSession = Annotated[Session, Depends(_write_session)]
+# scope="function": commit before the response is sent, so a 200 means it is stored (and a failed commit is a 503).
+WriteSession = Annotated[Session, Depends(_write_session, scope="function")]
 
 
 def bearer_token(authorization: str | None) -> str | None:

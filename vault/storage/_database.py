@@ -15,6 +15,7 @@ taken on facts another writer changes before this one commits.
 
 from __future__ import annotations
 
+import threading
 from collections.abc import Iterator
 from contextlib import contextmanager
 from typing import Any
@@ -69,6 +70,9 @@ def _postgres_on_begin(connection: Connection) -> None:
         connection.execute(_TAKE_WRITER_LOCK)
 
 
+WRITE_WAIT_SECONDS = 10.0
+
+
 class Database:
     """Owns the engine; hands out sessions bound to a read or a write transaction."""
 
@@ -95,20 +99,29 @@ class Database:
             )
             event.listen(self.engine, "begin", _postgres_on_begin)
         self._write_engine = self.engine.execution_options(dialvault_write=True)
+        # SQLite has one writer at a time. Threads of this process queue on a lock instead of each
+        # polling the file lock (SQLite's busy handler sleeps in growing steps: tail latency).
+        self._local_writer = threading.Lock() if self.is_sqlite else None
 
     @contextmanager
     def write(self) -> Iterator[Session]:
         """A unit of work: commits when the block succeeds, rolls back on any error."""
-        with Session(self._write_engine, expire_on_commit=False) as session:
-            try:
-                yield session
-                session.commit()
-            except OperationalError as exc:
-                session.rollback()
-                raise DatabaseUnavailable("the database is unavailable or busy") from exc
-            except BaseException:
-                session.rollback()
-                raise
+        if self._local_writer is not None and not self._local_writer.acquire(timeout=WRITE_WAIT_SECONDS):
+            raise DatabaseUnavailable("the database is busy")
+        try:
+            with Session(self._write_engine, expire_on_commit=False) as session:
+                try:
+                    yield session
+                    session.commit()
+                except OperationalError as exc:
+                    session.rollback()
+                    raise DatabaseUnavailable("the database is unavailable or busy") from exc
+                except BaseException:
+                    session.rollback()
+                    raise
+        finally:
+            if self._local_writer is not None:
+                self._local_writer.release()
 
     @contextmanager
     def read(self) -> Iterator[Session]:

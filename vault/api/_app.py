@@ -13,7 +13,19 @@ from ..config import Settings
 from ..services import Vault, open_vault
 from ._errors import install_error_handlers
 from ._logging import configure_logging, request_id_var
-from .routes import audit, contacts, health, keys
+from .routes import (
+    audit,
+    caller_lines,
+    campaigns,
+    complaints,
+    consents,
+    contacts,
+    dialing,
+    health,
+    keys,
+    requests,
+    suppressions,
+)
 
 __all__ = ["app_from_environment", "create_app"]
 
@@ -24,7 +36,19 @@ def create_app(vault: Vault) -> FastAPI:
     app = FastAPI(title="dialvault", version="0.1.0", description="Consent and PII vault for outbound calling")
     app.state.vault = vault
     install_error_handlers(app)
-    for module in (health, contacts, audit, keys):
+    for module in (
+        health,
+        contacts,
+        audit,
+        keys,
+        consents,
+        suppressions,
+        complaints,
+        requests,
+        caller_lines,
+        campaigns,
+        dialing,
+    ):
         app.include_router(module.router)
 
     @app.middleware("http")

@@ -6,7 +6,7 @@ import os
 
 import typer
 
-from . import _core
+from . import _core, _import, _privacy
 
 __all__ = ["app", "main"]
 
@@ -17,6 +17,8 @@ app = typer.Typer(
     pretty_exceptions_enable=False,
 )
 _core.register(app)
+_import.register(app)
+_privacy.register(app)
 
 
 def main() -> None:

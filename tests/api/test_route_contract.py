@@ -25,7 +25,7 @@ def _routes(vault: Vault) -> Iterator[tuple[str, str, frozenset[Role] | None]]:
             roles = getattr(dependency.call, "allowed_roles", None)
             if roles is not None:
                 allowed = roles
-        for method in sorted(route.methods):
+        for method in sorted(route.methods or ()):
             yield method, route.path, allowed
 
 

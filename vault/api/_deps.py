@@ -51,8 +51,8 @@ def require_roles(*roles: Role) -> Any:
     allowed = frozenset(roles)
 
     def dependency(vault: VaultDep, authorization: Annotated[str | None, Header()] = None) -> Actor:
-        with vault.database.read() as session:
-            return authenticate(session, vault, bearer_token(authorization), allowed)
+        with vault.database.engine.connect() as connection:
+            return authenticate(connection, vault, bearer_token(authorization), allowed)
 
     dependency.__name__ = "require_" + "_".join(r.value for r in roles)
     dependency.allowed_roles = allowed  # type: ignore[attr-defined]  # read by the route-contract tests

@@ -93,7 +93,8 @@ def record_event(
     tenant_id = keyring.tenant_id
     _refuse_number_like(details, target_id, reason, action)
     try:
-        head = session.execute(_HEAD_FOR_UPDATE, {"tenant": tenant_id}).one_or_none()
+        connection = session.connection()  # Core on the connection: the ORM layer added ~0.1 ms a statement
+        head = connection.execute(_HEAD_FOR_UPDATE, {"tenant": tenant_id}).one_or_none()
         if head is None:
             raise AuditWriteFailed()
         seq = int(head.seq) + 1
@@ -102,13 +103,13 @@ def record_event(
             tenant_id, seq, now, actor_id, action, target_type, target_id, reason, details, key_version
         )
         entry_hash = _entry_hash(head.entry_hash, payload)
-        session.execute(_INSERT_ENTRY, {
+        connection.execute(_INSERT_ENTRY, {
             "tenant_id": tenant_id, "seq": seq, "at": now, "actor": actor_id, "action": action,
             "target_type": target_type, "target_id": target_id, "reason": reason,
             "details": dict(details) if details else None, "prev_hash": head.entry_hash, "entry_hash": entry_hash,
             "mac": keyring.audit_mac(entry_hash, key_version), "key_version": key_version,
         })  # fmt: skip
-        session.execute(_MOVE_HEAD, {"tenant": tenant_id, "seq": seq, "entry_hash": entry_hash})
+        connection.execute(_MOVE_HEAD, {"tenant": tenant_id, "seq": seq, "entry_hash": entry_hash})
     except SQLAlchemyError:
         raise AuditWriteFailed() from None
     return seq

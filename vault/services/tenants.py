@@ -8,7 +8,7 @@ from dataclasses import dataclass
 from datetime import datetime
 from typing import Any, cast
 
-from sqlalchemy import CursorResult, bindparam, select, update
+from sqlalchemy import Connection, CursorResult, bindparam, select, update
 from sqlalchemy.exc import IntegrityError
 from sqlmodel import Session
 
@@ -165,12 +165,14 @@ def revoke_api_key(session: Session, vault: Vault, actor: Actor, key_id: str, no
     )
 
 
-def authenticate(session: Session, vault: Vault, secret: str | None, allowed: frozenset[Role]) -> Actor:
-    """Bearer secret → Actor. Unknown or revoked → 401; a role outside `allowed` → 403."""
+def authenticate(connection: Connection, vault: Vault, secret: str | None, allowed: frozenset[Role]) -> Actor:
+    """Bearer secret → Actor. Unknown or revoked → 401; a role outside `allowed` → 403.
+
+    Takes a bare connection: this runs on every request, and an ORM session cost more than the query."""
     if not secret or not secret.startswith(_KEY_PREFIX + "_") or len(secret) > 100:
         raise Unauthenticated("missing or unknown API key")
     digest = _digest(vault.api_key_pepper, secret)
-    row = session.execute(_KEY_BY_DIGEST, {"digest": digest}).one_or_none()
+    row = connection.execute(_KEY_BY_DIGEST, {"digest": digest}).one_or_none()
     if row is None or not constant_time_equal(row.digest, digest) or row.revoked_at is not None:
         raise Unauthenticated("missing or unknown API key")
     if Role(row.role) not in allowed:

@@ -5,9 +5,13 @@ from __future__ import annotations
 import logging
 import secrets
 import time
-from collections.abc import Awaitable, Callable
+from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
 
-from fastapi import FastAPI, Request, Response
+import anyio.to_thread
+from fastapi import FastAPI
+from starlette.datastructures import Headers, MutableHeaders
+from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from ..config import Settings
 from ..services import Vault, open_vault
@@ -30,10 +34,69 @@ from .routes import (
 __all__ = ["app_from_environment", "create_app"]
 
 _access_log = logging.getLogger("dialvault.access")
+_REQUEST_THREADS = 4
+
+
+class RequestContextMiddleware:
+    """Request id (taken from X-Request-ID when alphanumeric, else new) and one access-log line.
+
+    Plain ASGI rather than `@app.middleware("http")`, whose call_next machinery cost more per request
+    than the bare endpoint itself.
+    """
+
+    def __init__(self, app: ASGIApp) -> None:
+        self.app = app
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        if scope["type"] != "http":
+            await self.app(scope, receive, send)
+            return
+        incoming = Headers(scope=scope).get("x-request-id", "")
+        request_id = incoming if 0 < len(incoming) <= 64 and incoming.isalnum() else secrets.token_hex(8)
+        token = request_id_var.set(request_id)
+        started = time.perf_counter()
+        status = 500
+
+        async def send_with_id(message: Message) -> None:
+            nonlocal status
+            if message["type"] == "http.response.start":
+                status = message["status"]
+                MutableHeaders(scope=message).append("x-request-id", request_id)
+            await send(message)
+
+        try:
+            await self.app(scope, receive, send_with_id)
+        finally:
+            route = scope.get("route")
+            _access_log.info(
+                "request",
+                extra={
+                    "request_id": request_id,
+                    "method": scope["method"],
+                    "route": getattr(route, "path", "unmatched"),
+                    "status": status,
+                    "duration_ms": round((time.perf_counter() - started) * 1000, 2),
+                },
+            )
+            request_id_var.reset(token)
+
+
+@asynccontextmanager
+async def _lifespan(_app: FastAPI) -> AsyncIterator[None]:
+    # Sync routes run in anyio's thread pool (40 threads by default). Dozens of threads contending for
+    # the GIL and the single SQLite writer convoy: each hand-off can wait a GIL switch interval.
+    # A few threads keep the CPU busy without that.
+    anyio.to_thread.current_default_thread_limiter().total_tokens = _REQUEST_THREADS
+    yield
 
 
 def create_app(vault: Vault) -> FastAPI:
-    app = FastAPI(title="dialvault", version="0.1.0", description="Consent and PII vault for outbound calling")
+    app = FastAPI(
+        title="dialvault",
+        version="0.1.0",
+        description="Consent and PII vault for outbound calling",
+        lifespan=_lifespan,
+    )
     app.state.vault = vault
     install_error_handlers(app)
     for module in (
@@ -51,30 +114,7 @@ def create_app(vault: Vault) -> FastAPI:
     ):
         app.include_router(module.router)
 
-    @app.middleware("http")
-    async def request_context(request: Request, call_next: Callable[[Request], Awaitable[Response]]) -> Response:
-        incoming = request.headers.get("x-request-id", "")
-        request_id = incoming if 0 < len(incoming) <= 64 and incoming.isalnum() else secrets.token_hex(8)
-        token = request_id_var.set(request_id)
-        started = time.perf_counter()
-        try:
-            response = await call_next(request)
-            response.headers["x-request-id"] = request_id
-            route = request.scope.get("route")
-            _access_log.info(
-                "request",
-                extra={
-                    "request_id": request_id,
-                    "method": request.method,
-                    "route": getattr(route, "path", "unmatched"),
-                    "status": response.status_code,
-                    "duration_ms": round((time.perf_counter() - started) * 1000, 2),
-                },
-            )
-            return response
-        finally:
-            request_id_var.reset(token)
-
+    app.add_middleware(RequestContextMiddleware)
     return app
 
 

@@ -15,7 +15,8 @@ from ..services.tenants import authenticate
 __all__ = ["Now", "VaultDep", "WriteSession", "bearer_token", "require_roles"]
 
 
-def _vault(request: Request) -> Vault:
+# Trivial dependencies are `async def`: FastAPI runs sync ones in the thread pool, a hop per request each.
+async def _vault(request: Request) -> Vault:
     vault: Vault = request.app.state.vault
     return vault
 
@@ -23,7 +24,7 @@ def _vault(request: Request) -> Vault:
 VaultDep = Annotated[Vault, Depends(_vault)]
 
 
-def _now(vault: VaultDep) -> datetime:
+async def _now(vault: VaultDep) -> datetime:
     return vault.clock.now()
 
 

@@ -5,10 +5,7 @@ from __future__ import annotations
 import logging
 import secrets
 import time
-from collections.abc import AsyncIterator
-from contextlib import asynccontextmanager
 
-import anyio.to_thread
 from fastapi import FastAPI
 from starlette.datastructures import Headers, MutableHeaders
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
@@ -34,7 +31,6 @@ from .routes import (
 __all__ = ["app_from_environment", "create_app"]
 
 _access_log = logging.getLogger("dialvault.access")
-_REQUEST_THREADS = 4
 
 
 class RequestContextMiddleware:
@@ -81,21 +77,11 @@ class RequestContextMiddleware:
             request_id_var.reset(token)
 
 
-@asynccontextmanager
-async def _lifespan(_app: FastAPI) -> AsyncIterator[None]:
-    # Sync routes run in anyio's thread pool (40 threads by default). Dozens of threads contending for
-    # the GIL and the single SQLite writer convoy: each hand-off can wait a GIL switch interval.
-    # A few threads keep the CPU busy without that.
-    anyio.to_thread.current_default_thread_limiter().total_tokens = _REQUEST_THREADS
-    yield
-
-
 def create_app(vault: Vault) -> FastAPI:
     app = FastAPI(
         title="dialvault",
         version="0.1.0",
         description="Consent and PII vault for outbound calling",
-        lifespan=_lifespan,
     )
     app.state.vault = vault
     install_error_handlers(app)

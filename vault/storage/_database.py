@@ -50,10 +50,36 @@ def _sqlite_on_connect(dbapi_connection: Any, _record: Any) -> None:
 
 def _sqlite_on_begin(connection: Connection) -> None:
     # Writers take the lock up front: a deferred read-then-write upgrade can fail with SQLITE_BUSY.
-    if connection.get_execution_options().get("dialvault_write", False):
+    options = connection.get_execution_options()
+    if options.get("dialvault_write", False):
+        # The in-process writer lock is taken here, at the first statement, not when the unit of work
+        # opens: a request thread must never wait for it before it runs (that starves the thread pool).
+        claim: _WriterClaim | None = options.get("dialvault_claim")
+        if claim is not None:
+            claim.acquire()
         connection.exec_driver_sql("BEGIN IMMEDIATE")
     else:
         connection.exec_driver_sql("BEGIN")
+
+
+class _WriterClaim:
+    """One unit of work's claim on the process's SQLite writer lock; released by whichever thread ends it."""
+
+    __slots__ = ("_lock", "held")
+
+    def __init__(self, lock: threading.Lock) -> None:
+        self._lock = lock
+        self.held = False
+
+    def acquire(self) -> None:
+        if not self._lock.acquire(timeout=WRITE_WAIT_SECONDS):
+            raise DatabaseUnavailable("the database is busy")
+        self.held = True
+
+    def release(self) -> None:
+        if self.held:
+            self.held = False
+            self._lock.release()
 
 
 # Any constant works: every dialvault writer of a database uses the same one. (b"dialvault" as int64.)
@@ -98,18 +124,18 @@ class Database:
                 connect_args={"connect_timeout": 10, "application_name": "dialvault"},
             )
             event.listen(self.engine, "begin", _postgres_on_begin)
-        self._write_engine = self.engine.execution_options(dialvault_write=True)
         # SQLite has one writer at a time. Threads of this process queue on a lock instead of each
         # polling the file lock (SQLite's busy handler sleeps in growing steps: tail latency).
         self._local_writer = threading.Lock() if self.is_sqlite else None
+        self._write_engine = self.engine.execution_options(dialvault_write=True)
 
     @contextmanager
     def write(self) -> Iterator[Session]:
         """A unit of work: commits when the block succeeds, rolls back on any error."""
-        if self._local_writer is not None and not self._local_writer.acquire(timeout=WRITE_WAIT_SECONDS):
-            raise DatabaseUnavailable("the database is busy")
+        claim = _WriterClaim(self._local_writer) if self._local_writer is not None else None
+        engine = self._write_engine if claim is None else self._write_engine.execution_options(dialvault_claim=claim)
         try:
-            with Session(self._write_engine, expire_on_commit=False) as session:
+            with Session(engine, expire_on_commit=False) as session:
                 try:
                     yield session
                     session.commit()
@@ -120,8 +146,8 @@ class Database:
                     session.rollback()
                     raise
         finally:
-            if self._local_writer is not None:
-                self._local_writer.release()
+            if claim is not None:
+                claim.release()
 
     @contextmanager
     def read(self) -> Iterator[Session]:

@@ -10,7 +10,7 @@ from __future__ import annotations
 import csv
 import os
 import time
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import IO, Annotated, Any
@@ -167,19 +167,35 @@ def import_consents(
     vault = open_from(settings_from(data_dir, database_url))
     tenant_id = resolve_tenant_id(vault, tenant)
     actor = Actor(tenant_id=tenant_id, key_id="cli", role="import")
+    _stream_batches(
+        vault, file, reject_file, batch_size, "importing", missing_columns,
+        lambda header, chunk, rejects, tally: _load_consent_batch(vault, actor, header, chunk, rejects, tally),
+    )  # fmt: skip
+
+
+def _stream_batches(
+    vault: Vault,
+    file: Path,
+    reject_file: Path | None,
+    batch_size: int,
+    label: str,
+    missing: Callable[[list[str]], list[str]],
+    load: Callable[[list[str], list[tuple[int, list[str]]], _Rejects, _Tally], None],
+) -> None:
+    """Stream a CSV in batches with a progress bar; bad rows go to the reject file; a summary at the end."""
     _, size = _open_csv(file)
     with _progress() as progress:
-        task = progress.add_task("importing", total=max(size, 1), rows=0, rate=0.0)
+        task = progress.add_task(label, total=max(size, 1), rows=0, rate=0.0)
         header, rows, source, handle = _rows(file)
-        missing = missing_columns(header)
-        if missing:
+        absent = missing(header)
+        if absent:
             handle.close()
-            fail("missing_columns", "missing required columns: " + ", ".join(missing))
+            fail("missing_columns", "missing required columns: " + ", ".join(absent))
         rejects = _Rejects(reject_file or file.with_name(file.name + ".rejects.csv"), header)
         tally = _Tally()
         try:
             for chunk in _chunks(rows, batch_size):
-                _load_consent_batch(vault, actor, header, chunk, rejects, tally)
+                load(header, chunk, rejects, tally)
                 progress.update(task, completed=source.consumed, rows=tally.rows, rate=tally.rate)
             progress.update(task, completed=max(size, 1), rows=tally.rows, rate=tally.rate)
         except (csv.Error, UnicodeDecodeError):
@@ -281,47 +297,37 @@ def suppress_import(
     vault = open_from(settings_from(data_dir, database_url))
     tenant_id = resolve_tenant_id(vault, tenant)
     actor = Actor(tenant_id=tenant_id, key_id="cli", role="import")
-    _, size = _open_csv(file)
-    with _progress() as progress:
-        task = progress.add_task("suppressing", total=max(size, 1), rows=0, rate=0.0)
-        header, rows, source, handle = _rows(file)
-        if "phone" not in header:
-            handle.close()
-            fail("missing_columns", "missing required columns: phone")
+
+    def load(header: list[str], chunk: list[tuple[int, list[str]]], rejects: _Rejects, tally: _Tally) -> None:
         phone_at = header.index("phone")
         region_at = header.index("region") if "region" in header else None
-        rejects = _Rejects(reject_file or file.with_name(file.name + ".rejects.csv"), header)
-        tally = _Tally()
-        try:
-            for chunk in _chunks(rows, batch_size):
-                items = [(_cell(v, phone_at) or "", _cell(v, region_at)) for _, v in chunk]
-                with vault.database.write() as session:
-                    results = add_suppressions(session, vault, actor, items, reason, "import", vault.clock.now())
-                    for (line, values), result in zip(chunk, results, strict=True):
-                        if isinstance(result, BatchItemError):
-                            rejects.write(line, result.code, values)
-                            tally.rejected += 1
-                        elif result.created:
-                            tally.loaded += 1
-                        else:
-                            tally.duplicates += 1
-                    rejects.flush()
-                tally.rows += len(chunk)
-                progress.update(task, completed=source.consumed, rows=tally.rows, rate=tally.rate)
-            progress.update(task, completed=max(size, 1), rows=tally.rows, rate=tally.rate)
-        except (csv.Error, UnicodeDecodeError):
-            progress.stop()
-            _summary(tally, rejects)
-            fail("unreadable_file", "the file is not valid UTF-8 CSV past this point", exit_code=1)
-        except OSError as exc:
-            progress.stop()
-            _summary(tally, rejects)
-            fail("reject_file_unwritable", f"cannot write the reject file: {exc.strerror or 'error'}", exit_code=1)
-        finally:
-            handle.close()
-            rejects.close()
-    _summary(tally, rejects)
-    vault.database.dispose()
+        items = [(_cell(v, phone_at) or "", _cell(v, region_at)) for _, v in chunk]
+        with vault.database.write() as session:
+            results = add_suppressions(session, vault, actor, items, reason, "import", vault.clock.now())
+            for (line, values), result in zip(chunk, results, strict=True):
+                if isinstance(result, BatchItemError):
+                    rejects.write(line, result.code, values)
+                    tally.rejected += 1
+                elif result.created:
+                    tally.loaded += 1
+                else:
+                    tally.duplicates += 1
+            rejects.flush()
+        tally.rows += len(chunk)
+
+    _stream_batches(
+        vault,
+        file,
+        reject_file,
+        batch_size,
+        "suppressing",
+        lambda header: [c for c in ("phone",) if c not in header],
+        load,
+    )
+
+
+def _missing_phone(header: list[str]) -> list[str]:
+    return [] if "phone" in header else ["phone"]
 
 
 def register(app: typer.Typer) -> None:

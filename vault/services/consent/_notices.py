@@ -96,18 +96,29 @@ def register_notice(
         if existing.sha256 != notice_sha256(text):
             raise Conflict("this notice version is registered with other text", code="notice_version_conflict")
         return RegisteredNotice(existing, created=False)
-    ref = _insert(session, actor.tenant_id, notice_id, version, text, language, policy_url, now)
-    keyring = vault.keyrings.get(session, actor.tenant_id)
-    record_event(
-        session,
-        keyring,
-        actor,
-        "notice.registered",
-        now,
-        target_type="notice",
-        target_id=str(ref.row_id),
-    )
+    ref = _register_new(session, vault, actor, notice_id, version, text, language, policy_url, now)
     return RegisteredNotice(ref, created=True)
+
+
+def _register_new(
+    session: Session,
+    vault: Vault,
+    actor: Actor,
+    notice_id: str,
+    version: str,
+    text: str,
+    language: str | None,
+    policy_url: str | None,
+    now: datetime,
+    *,
+    on_capture: bool = False,
+) -> NoticeRef:
+    ref = _insert(session, actor.tenant_id, notice_id, version, text, language, policy_url, now)
+    record_event(
+        session, vault.keyrings.get(session, actor.tenant_id), actor, "notice.registered", now,
+        target_type="notice", target_id=str(ref.row_id), details={"on_capture": True} if on_capture else None,
+    )  # fmt: skip
+    return ref
 
 
 @dataclass(frozen=True, slots=True)
@@ -130,19 +141,10 @@ def resolve_notices(
         key = (claim.id, claim.version)
         ref = known.get(key)
         if ref is None and claim.text is not None:
-            ref = _insert(session, actor.tenant_id, claim.id, claim.version, claim.text, None, None, now)
-            known[key] = ref
-            keyring = vault.keyrings.get(session, actor.tenant_id)
-            record_event(
-                session,
-                keyring,
-                actor,
-                "notice.registered",
-                now,
-                target_type="notice",
-                target_id=str(ref.row_id),
-                details={"on_capture": True},
+            ref = _register_new(
+                session, vault, actor, claim.id, claim.version, claim.text, None, None, now, on_capture=True
             )
+            known[key] = ref
             out[claim] = ref
         elif ref is None:
             out[claim] = InvalidInput("the notice is not registered", code="unknown_notice", field="notice")

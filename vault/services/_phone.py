@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import re
 from dataclasses import dataclass
-from functools import lru_cache
 
 import phonenumbers
 from phonenumbers import geocoder, timezone
@@ -106,9 +105,11 @@ def _subdivisions(number: phonenumbers.PhoneNumber, region: str | None) -> froze
     return frozenset()
 
 
-@lru_cache(maxsize=65536)
 def number_facts(e164: str) -> NumberFacts:
-    """Region, subdivisions and every candidate time zone of a number (empty zones = unknown)."""
+    """Region, subdivisions and every candidate time zone of a number (empty zones = unknown).
+
+    Not cached here: a cache keyed by the number would keep plaintext numbers in memory. The dialing
+    hot path caches the result by blind index instead (dialing/_facts.CalleeFactsCache)."""
     number = phonenumbers.parse(e164, None)
     region = phonenumbers.region_code_for_number(number)
     zones = tuple(z for z in timezone.time_zones_for_number(number) if z != _UNKNOWN_ZONE)

@@ -23,6 +23,7 @@ __all__ = [
     "PHONE_FIELD",
     "BatchItemError",
     "RegisteredContact",
+    "decrypt_number",
     "find_contact_id",
     "register_contact",
     "register_contacts",
@@ -155,7 +156,12 @@ def require_contact(session: Session, tenant_id: str, contact_id: str) -> Contac
     return contact
 
 
+def decrypt_number(keyring: TenantKeyring, contact_id: str, wrapped_dek: bytes, phone_ct: bytes) -> str:
+    """Decrypt a contact's number from its stored columns. Callers audit any reveal in the same transaction."""
+    dek = keyring.unwrap_contact_dek(contact_id, wrapped_dek)
+    return keyring.decrypt_field(dek, contact_id, PHONE_FIELD, phone_ct).decode("ascii")
+
+
 def reveal_number(keyring: TenantKeyring, contact: Contact) -> str:
     """Decrypt a contact's number. Callers must audit the reveal in the same transaction."""
-    dek = keyring.unwrap_contact_dek(contact.id, contact.wrapped_dek)
-    return keyring.decrypt_field(dek, contact.id, PHONE_FIELD, contact.phone_ct).decode("ascii")
+    return decrypt_number(keyring, contact.id, contact.wrapped_dek, contact.phone_ct)

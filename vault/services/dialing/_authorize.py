@@ -37,7 +37,7 @@ from .._ids import new_id
 from .._phone import parse_phone
 from ..audit import record_event
 from ..consent import file_complaint, suppress_blind_index, withdraw_consents
-from ..contacts import PHONE_FIELD
+from ..contacts import decrypt_number
 from ._facts import (
     REFUSAL_OUTCOMES,
     CalleeFactsCache,
@@ -168,11 +168,6 @@ class _Evaluation:
     e164: str | None = None
 
 
-def _reveal(keyring: TenantKeyring, contact_id: str, wrapped_dek: bytes, phone_ct: bytes) -> str:
-    dek = keyring.unwrap_contact_dek(contact_id, wrapped_dek)
-    return keyring.decrypt_field(dek, contact_id, PHONE_FIELD, phone_ct).decode("ascii")
-
-
 def _evaluate(
     session: Session, vault: Vault, tenant_id: str, handle: str, caller_line: str | None, now: datetime, *, lock: bool
 ) -> _Evaluation:
@@ -191,7 +186,7 @@ def _evaluate(
 
     def number() -> str:
         if evaluation.e164 is None:
-            evaluation.e164 = _reveal(keyring, row.contact_id, row.wrapped_dek, row.phone_ct)
+            evaluation.e164 = decrypt_number(keyring, row.contact_id, row.wrapped_dek, row.phone_ct)
         return evaluation.e164
 
     callee = CALLEE_FACTS.get_or_compute(bytes(row.blind_index), number)
@@ -266,7 +261,7 @@ def authorize(session: Session, vault: Vault, actor: Actor, handle: str, caller_
             details=_deny_details(row, reasons),
         )  # fmt: skip
         return DialAnswer("deny", reasons[0], reasons)
-    destination = evaluation.e164 or _reveal(keyring, row.contact_id, row.wrapped_dek, row.phone_ct)
+    destination = evaluation.e164 or decrypt_number(keyring, row.contact_id, row.wrapped_dek, row.phone_ct)
     attempt_id = new_id("at")
     session.connection().execute(
         _INSERT_ATTEMPT,

@@ -56,7 +56,7 @@ class CalleeFactsCache:
         found = self.get(blind_index)
         if found is not None:
             return found
-        facts = number_facts.__wrapped__(e164())
+        facts = number_facts(e164())
         with self._lock:
             self._entries[blind_index] = facts
             if len(self._entries) > self._maxsize:

@@ -34,7 +34,7 @@ from .._context import Actor, Vault
 from .._ids import new_id
 from .._phone import _parse_e164_fast
 from ..audit import record_event
-from ..contacts import PHONE_FIELD
+from ..contacts import decrypt_number
 from ._authorize import CALLEE_FACTS
 from ._facts import REFUSAL_OUTCOMES, consent_fact, licence_facts, licences_needed, policy_ref
 
@@ -78,8 +78,7 @@ def _callee_jurisdiction(policy: PolicySet, keyring: TenantKeyring, row: Any) ->
     cached = CALLEE_FACTS.get(blind)
     if cached is not None:
         return cached.region, cached.subdivisions
-    dek = keyring.unwrap_contact_dek(row.id, row.wrapped_dek)
-    e164 = keyring.decrypt_field(dek, row.id, PHONE_FIELD, row.phone_ct).decode("ascii")
+    e164 = decrypt_number(keyring, row.id, row.wrapped_dek, row.phone_ct)
     parsed = _parse_e164_fast(e164)
     region = _region_of_country(parsed.country_code) if parsed is not None else None
     if region is None or _subdivision_rules(policy, region):

@@ -67,6 +67,7 @@ PUBLIC = {
         "NO_CONSENT",
         "NoApplicableRule",
         "POLICY_ERROR",
+        "Plan",
         "PolicyFileError",
         "PolicySet",
         "Purpose",

@@ -10,7 +10,7 @@ from ._errors import NoApplicableRule, PolicyFileError, UnknownPurpose
 from ._facts import CallerLineFact, CapOverride, ConsentFact, Decision, DialFacts, LicenceFact, WindowOverride
 from ._loader import load_policy_set
 from ._model import CHANNELS, Citation, MethodRequirement, Purpose, ScreeningRule, parse_duration
-from ._policyset import PolicySet
+from ._policyset import Plan, PolicySet
 from ._reasons import (
     CALLER_LINE_NOT_REGISTERED,
     CALLER_LINE_NOT_WHITELISTED,
@@ -63,6 +63,7 @@ __all__ = [
     "LicenceFact",
     "MethodRequirement",
     "NoApplicableRule",
+    "Plan",
     "PolicyFileError",
     "PolicySet",
     "Purpose",

@@ -24,6 +24,7 @@ __all__ = [
     "BatchItemError",
     "RegisteredContact",
     "decrypt_number",
+    "ensure_contacts",
     "find_contact_id",
     "register_contact",
     "register_contacts",
@@ -63,7 +64,7 @@ def _new_contact_row(keyring: TenantKeyring, e164: str, blind: bytes, now: datet
     }
 
 
-def _ensure_contacts(
+def ensure_contacts(
     session: Session, keyring: TenantKeyring, numbers: Sequence[str], now: datetime
 ) -> dict[str, tuple[str, bool]]:
     """E.164 → (contact_id, created) for each distinct number; inserts the missing ones atomically."""
@@ -104,7 +105,7 @@ def register_contact(
 ) -> RegisteredContact:
     parsed = parse_phone(phone, region)
     keyring = vault.keyrings.get(session, actor.tenant_id)
-    contact_id, created = _ensure_contacts(session, keyring, [parsed.e164], now)[parsed.e164]
+    contact_id, created = ensure_contacts(session, keyring, [parsed.e164], now)[parsed.e164]
     if created:
         record_event(session, keyring, actor, "contact.created", now, target_type="contact", target_id=contact_id)
     return RegisteredContact(contact_id, created)
@@ -122,7 +123,7 @@ def register_contacts(
         except DialvaultError as exc:
             parsed.append(BatchItemError(index, exc.code, exc.message, "phone"))
     good = [p.e164 for p in parsed if isinstance(p, ParsedNumber)]
-    owners = _ensure_contacts(session, keyring, list(dict.fromkeys(good)), now) if good else {}
+    owners = ensure_contacts(session, keyring, list(dict.fromkeys(good)), now) if good else {}
     results: list[RegisteredContact | BatchItemError] = []
     seen: set[str] = set()
     for item in parsed:

@@ -25,7 +25,7 @@ from .._context import Actor, Vault
 from .._ids import new_id
 from .._phone import parse_phone
 from ..audit import record_event
-from ..contacts import BatchItemError, _ensure_contacts, register_contact
+from ..contacts import BatchItemError, ensure_contacts, register_contact
 from ._notices import NoticeClaim, NoticeRef, resolve_notices
 from ._receipts import build_receipt, tenant_name
 from ._rules import ConsentRules, PurposeRules, rules_for
@@ -418,7 +418,7 @@ def _capture(
     elif numbered:
         # Numbers are already normalized: register them in bulk without parsing them again.
         keyring = vault.keyrings.get(session, tenant_id)
-        owners = _ensure_contacts(session, keyring, list(dict.fromkeys(i.e164 or "" for i in numbered)), now)
+        owners = ensure_contacts(session, keyring, list(dict.fromkeys(i.e164 or "" for i in numbered)), now)
         for item in numbered:
             item.contact_id = owners[item.e164 or ""][0]
         created = sum(1 for _, was_created in owners.values() if was_created)

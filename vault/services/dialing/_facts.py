@@ -6,17 +6,14 @@ import threading
 from collections import OrderedDict
 from collections.abc import Callable, Iterable
 from datetime import datetime, time, timedelta
-from typing import TYPE_CHECKING, Any
+from typing import Any
 
 from sqlalchemy import select
 from sqlmodel import Session
 
-from ...policy import CallerLineFact, CapOverride, ConsentFact, LicenceFact, PolicySet, WindowOverride
+from ...policy import CallerLineFact, CapOverride, ConsentFact, LicenceFact, Plan, PolicySet, WindowOverride
 from ...storage import tables as t
 from .._phone import NumberFacts, number_facts
-
-if TYPE_CHECKING:
-    from ...policy._policyset import Plan
 
 __all__ = [
     "REFUSAL_OUTCOMES",

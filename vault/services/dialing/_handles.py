@@ -32,7 +32,7 @@ from ...storage import bulk_insert
 from ...storage import tables as t
 from .._context import Actor, Vault
 from .._ids import new_id
-from .._phone import _parse_e164_fast
+from .._phone import e164_number
 from ..audit import record_event
 from ..contacts import decrypt_number
 from ._authorize import CALLEE_FACTS
@@ -79,7 +79,7 @@ def _callee_jurisdiction(policy: PolicySet, keyring: TenantKeyring, row: Any) ->
     if cached is not None:
         return cached.region, cached.subdivisions
     e164 = decrypt_number(keyring, row.id, row.wrapped_dek, row.phone_ct)
-    parsed = _parse_e164_fast(e164)
+    parsed = e164_number(e164)
     region = _region_of_country(parsed.country_code) if parsed is not None else None
     if region is None or _subdivision_rules(policy, region):
         full = CALLEE_FACTS.get_or_compute(blind, lambda: e164)

@@ -25,6 +25,7 @@ from vault.config import Settings
 from vault.services import Actor, Role, Vault, initialize_vault, open_vault
 from vault.services.bootstrap import new_env_root_key
 from vault.services.contacts import register_contacts
+from vault.services.consent import register_notice
 from vault.services.tenants import issue_api_key
 
 from ._common import ROOT, Figure, Run, free_port, http_request, load, server_process
@@ -106,10 +107,6 @@ def create_bench_vault(home: Path) -> BenchVault:
 
 
 def _register_notice(session: Any, vault: Vault, actor: Actor, now: datetime) -> None:
-    try:
-        from vault.services.consent import register_notice
-    except ImportError:  # consent service not there yet
-        return
     register_notice(session, vault, actor, NOTICE["id"], NOTICE["version"], NOTICE_TEXT, now)
 
 

@@ -98,6 +98,9 @@ PUBLIC = {
     "vault.storage": [
         "Database",
         "DatabaseUnavailable",
+        "Prepared",
+        "Tx",
+        "as_tx",
         "bulk_insert",
         "create_schema",
         "schema_is_current",

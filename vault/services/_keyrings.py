@@ -6,7 +6,7 @@ import threading
 import time
 from datetime import datetime
 
-from sqlalchemy import select
+from sqlalchemy import bindparam, select
 from sqlmodel import Session
 
 from ..crypto import (
@@ -20,6 +20,7 @@ from ..crypto import (
     new_key_material,
 )
 from ..errors import NotFound, ServiceUnavailable
+from ..storage import Prepared, Tx
 from ..storage import tables as t
 from ..storage.tables import TenantKey
 
@@ -70,6 +71,13 @@ def rotate_tenant_key(session: Session, provider: KeyProvider, tenant_id: str, f
     return version
 
 
+_LIVE_KEYS = Prepared(
+    select(t.tenant_keys.c.family, t.tenant_keys.c.version, t.tenant_keys.c.wrapped).where(
+        t.tenant_keys.c.tenant_id == bindparam("tenant_id"), t.tenant_keys.c.retired_at.is_(None)
+    )
+)
+
+
 class KeyringCache:
     """Unwrapped tenant keyrings kept in memory only, refreshed after `ttl` seconds."""
 
@@ -79,19 +87,14 @@ class KeyringCache:
         self._entries: dict[str, tuple[TenantKeyring, float]] = {}
         self._lock = threading.Lock()
 
-    def get(self, session: Session, tenant_id: str) -> TenantKeyring:
+    def get(self, unit: Session | Tx, tenant_id: str) -> TenantKeyring:
         entry = self._entries.get(tenant_id)
         if entry is not None and time.monotonic() - entry[1] < self._ttl:
             return entry[0]
-        return self.reload(session, tenant_id)
+        return self.reload(unit, tenant_id)
 
-    def reload(self, session: Session, tenant_id: str) -> TenantKeyring:
-        rows = session.execute(
-            select(t.tenant_keys.c.family, t.tenant_keys.c.version, t.tenant_keys.c.wrapped).where(
-                t.tenant_keys.c.tenant_id == tenant_id,
-                t.tenant_keys.c.retired_at.is_(None),
-            )
-        ).all()
+    def reload(self, unit: Session | Tx, tenant_id: str) -> TenantKeyring:
+        rows = _LIVE_KEYS.all(unit, {"tenant_id": tenant_id})
         if not rows:
             raise NotFound("unknown tenant", code="tenant_not_found")
         keys: dict[KeyFamily, list[VersionedKey]] = {}

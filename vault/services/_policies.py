@@ -7,14 +7,17 @@ import time
 from pathlib import Path
 from typing import Any
 
-from sqlalchemy import select
+from sqlalchemy import bindparam, select
 from sqlmodel import Session
 
 from ..errors import ConfigurationError
 from ..policy import PolicyFileError, PolicySet, load_policy_set
+from ..storage import Prepared, Tx
 from ..storage import tables as t
 
 __all__ = ["TenantPolicies"]
+
+_OVERRIDES = Prepared(select(t.tenants.c.policy_overrides).where(t.tenants.c.id == bindparam("tenant_id")))
 
 
 class TenantPolicies:
@@ -29,13 +32,12 @@ class TenantPolicies:
         self._cache: dict[str, tuple[PolicySet, float]] = {}
         self._lock = threading.Lock()
 
-    def for_tenant(self, session: Session, tenant_id: str) -> PolicySet:
+    def for_tenant(self, unit: Session | Tx, tenant_id: str) -> PolicySet:
         cached = self._cache.get(tenant_id)
         if cached is not None and time.monotonic() - cached[1] < self._ttl:
             return cached[0]
-        overrides: dict[str, Any] | None = session.execute(
-            select(t.tenants.c.policy_overrides).where(t.tenants.c.id == tenant_id)
-        ).scalar_one_or_none()
+        row = _OVERRIDES.first(unit, {"tenant_id": tenant_id})
+        overrides: dict[str, Any] | None = row.policy_overrides if row is not None else None
         try:
             policy = self.base.with_overrides(overrides) if overrides else self.base
         except PolicyFileError as exc:

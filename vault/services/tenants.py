@@ -14,6 +14,7 @@ from sqlmodel import Session
 
 from ..crypto import KeyProvider, SecretBytes, constant_time_equal, keyed_digest, new_token
 from ..errors import Conflict, Forbidden, NotFound, Unauthenticated
+from ..storage import Prepared, Tx
 from ..storage import tables as t
 from ..storage.tables import ApiKey, ServerSecret, Tenant
 from ._context import Actor, Vault
@@ -55,9 +56,11 @@ class IssuedKey:
         return f"IssuedKey(key_id={self.key_id!r}, role={self.role.value!r}, secret=<redacted>)"
 
 
-_KEY_BY_DIGEST = select(
-    t.api_keys.c.id, t.api_keys.c.tenant_id, t.api_keys.c.role, t.api_keys.c.digest, t.api_keys.c.revoked_at
-).where(t.api_keys.c.digest == bindparam("digest"))
+_KEY_BY_DIGEST = Prepared(
+    select(
+        t.api_keys.c.id, t.api_keys.c.tenant_id, t.api_keys.c.role, t.api_keys.c.digest, t.api_keys.c.revoked_at
+    ).where(t.api_keys.c.digest == bindparam("digest"))
+)
 
 
 def load_or_create_pepper(session: Session, provider: KeyProvider, now: datetime) -> SecretBytes:
@@ -165,14 +168,14 @@ def revoke_api_key(session: Session, vault: Vault, actor: Actor, key_id: str, no
     )
 
 
-def authenticate(connection: Connection, vault: Vault, secret: str | None, allowed: frozenset[Role]) -> Actor:
+def authenticate(unit: Connection | Tx, vault: Vault, secret: str | None, allowed: frozenset[Role]) -> Actor:
     """Bearer secret → Actor. Unknown or revoked → 401; a role outside `allowed` → 403.
 
     Takes a bare connection: this runs on every request, and an ORM session cost more than the query."""
     if not secret or not secret.startswith(_KEY_PREFIX + "_") or len(secret) > 100:
         raise Unauthenticated("missing or unknown API key")
     digest = _digest(vault.api_key_pepper, secret)
-    row = connection.execute(_KEY_BY_DIGEST, {"digest": digest}).one_or_none()
+    row = _KEY_BY_DIGEST.first(unit, {"digest": digest})
     if row is None or not constant_time_equal(row.digest, digest) or row.revoked_at is not None:
         raise Unauthenticated("missing or unknown API key")
     if Role(row.role) not in allowed:

@@ -3,11 +3,15 @@
 from . import tables
 from ._bulk import bulk_insert
 from ._database import Database, DatabaseUnavailable
+from ._prepared import Prepared, Tx, as_tx
 from ._schema import create_schema, schema_is_current, upgrade_schema
 
 __all__ = [
     "Database",
     "DatabaseUnavailable",
+    "Prepared",
+    "Tx",
+    "as_tx",
     "bulk_insert",
     "create_schema",
     "schema_is_current",

@@ -25,6 +25,8 @@ from sqlalchemy.engine import Connection
 from sqlalchemy.exc import OperationalError
 from sqlmodel import Session
 
+from ._prepared import Prepared, Tx
+
 __all__ = ["Database", "DatabaseUnavailable"]
 
 
@@ -85,15 +87,16 @@ class _WriterClaim:
 # Any constant works: every dialvault writer of a database uses the same one. (b"dialvault" as int64.)
 WRITER_LOCK_KEY = int.from_bytes(b"dialvault", "big") & 0x7FFF_FFFF_FFFF_FFFF
 LOCK_TIMEOUT_SECONDS = 10  # like SQLite's busy_timeout: past it the write fails as DatabaseUnavailable
-_TAKE_WRITER_LOCK = text("SELECT set_config('lock_timeout', :timeout, true), pg_advisory_xact_lock(:key)").bindparams(
-    timeout=f"{LOCK_TIMEOUT_SECONDS}s", key=WRITER_LOCK_KEY
-)
+_TAKE_WRITER_LOCK_TEXT = text(
+    "SELECT set_config('lock_timeout', :timeout, true), pg_advisory_xact_lock(:key)"
+).bindparams(timeout=f"{LOCK_TIMEOUT_SECONDS}s", key=WRITER_LOCK_KEY)
+_TAKE_WRITER_LOCK = Prepared(_TAKE_WRITER_LOCK_TEXT)
 
 
 def _postgres_on_begin(connection: Connection) -> None:
     # One round trip: the lock wait is bounded, and the lock is released at COMMIT or ROLLBACK.
     if connection.get_execution_options().get("dialvault_write", False):
-        connection.execute(_TAKE_WRITER_LOCK)
+        connection.execute(_TAKE_WRITER_LOCK_TEXT)
 
 
 WRITE_WAIT_SECONDS = 10.0
@@ -106,8 +109,15 @@ class Database:
         self.url = url
         self.is_sqlite = url.startswith("sqlite")
         if self.is_sqlite:
+            # More pooled connections than the request thread pool has threads (40), plus the event loop's:
+            # a checkout must never wait for a free connection (the loop would stall on it).
             self.engine: Engine = create_engine(
-                url, echo=echo, hide_parameters=True, connect_args={"check_same_thread": False, "timeout": 10}
+                url,
+                echo=echo,
+                hide_parameters=True,
+                pool_size=16,
+                max_overflow=48,
+                connect_args={"check_same_thread": False, "timeout": 10},
             )
             event.listen(self.engine, "connect", _sqlite_on_connect)
             event.listen(self.engine, "begin", _sqlite_on_begin)
@@ -128,6 +138,9 @@ class Database:
         # polling the file lock (SQLite's busy handler sleeps in growing steps: tail latency).
         self._local_writer = threading.Lock() if self.is_sqlite else None
         self._write_engine = self.engine.execution_options(dialvault_write=True)
+        self._thread_readers = threading.local()
+        self._readers: list[Any] = []
+        self._readers_lock = threading.Lock()
 
     @contextmanager
     def write(self) -> Iterator[Session]:
@@ -149,6 +162,69 @@ class Database:
             if claim is not None:
                 claim.release()
 
+    def writer_busy(self) -> bool:
+        """Whether a unit of work of this process holds the SQLite writer lock right now."""
+        return self._local_writer is not None and self._local_writer.locked()
+
+    @contextmanager
+    def write_tx(self) -> Iterator[Tx]:
+        """`write()` on a bare DBAPI connection, for hot paths: the same locks, commit and errors, no Session."""
+        claim = _WriterClaim(self._local_writer) if self._local_writer is not None else None
+        dialect = self.engine.dialect
+        try:
+            pooled = self.engine.raw_connection()
+        except OperationalError as exc:
+            raise DatabaseUnavailable("the database is unavailable") from exc
+        dbapi: Any = pooled.dbapi_connection
+        tx = Tx(dbapi, dialect)
+        try:
+            try:
+                if claim is not None:
+                    claim.acquire()
+                    dbapi.execute("BEGIN IMMEDIATE")
+                else:
+                    _TAKE_WRITER_LOCK.first(tx, {})
+                yield tx
+                dbapi.commit()
+            except (OperationalError, dialect.loaded_dbapi.Error) as exc:
+                # Raised by BEGIN, the writer lock, a statement's driver, or COMMIT: nothing was stored.
+                dbapi.rollback()
+                raise DatabaseUnavailable("the database is unavailable or busy") from exc
+            except BaseException:
+                dbapi.rollback()
+                raise
+        finally:
+            pooled.close()
+            if claim is not None:
+                claim.release()
+
+    @contextmanager
+    def read_tx(self) -> Iterator[Tx]:
+        """A bare DBAPI connection for hot-path reads (SQLite: autocommit; PostgreSQL: rolled back at the end)."""
+        if self.is_sqlite:
+            # One connection per thread, kept open: a pool checkout and check-in cost more than a key lookup.
+            connection = getattr(self._thread_readers, "connection", None)
+            if connection is None:
+                connection = self._open_reader()
+            yield Tx(connection, self.engine.dialect)
+            return
+        try:
+            pooled = self.engine.raw_connection()
+        except OperationalError as exc:
+            raise DatabaseUnavailable("the database is unavailable") from exc
+        try:
+            yield Tx(pooled.dbapi_connection, self.engine.dialect)
+        finally:
+            pooled.close()
+
+    def _open_reader(self) -> Any:
+        pooled = self.engine.raw_connection()
+        pooled.detach()  # configured like every other connection, then owned by this thread until dispose()
+        with self._readers_lock:
+            self._readers.append(pooled)  # the detached wrapper closes its connection when collected: keep it
+        self._thread_readers.connection = pooled.dbapi_connection
+        return pooled.dbapi_connection
+
     @contextmanager
     def read(self) -> Iterator[Session]:
         with Session(self.engine, expire_on_commit=False) as session:
@@ -158,4 +234,9 @@ class Database:
                 session.rollback()
 
     def dispose(self) -> None:
+        with self._readers_lock:
+            for reader in self._readers:
+                reader.close()
+            self._readers.clear()
+        self._thread_readers = threading.local()
         self.engine.dispose()

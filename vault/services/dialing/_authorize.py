@@ -14,7 +14,7 @@ from datetime import datetime
 from functools import lru_cache
 from typing import Any, Literal
 
-from sqlalchemy import Connection, and_, bindparam, literal, null, or_, select, update
+from sqlalchemy import and_, bindparam, literal, null, or_, select, update
 from sqlalchemy.sql import Select
 from sqlmodel import Session
 
@@ -31,6 +31,7 @@ from ...policy import (
     UnknownPurpose,
     decide,
 )
+from ...storage import Prepared, Tx
 from ...storage import tables as t
 from .._context import Actor, Vault
 from .._ids import new_id
@@ -129,34 +130,43 @@ def _handle_query(with_line: bool, lock: bool) -> Select[Any]:
     return query
 
 
-_HANDLE_QUERIES = {(line, lock): _handle_query(line, lock) for line in (True, False) for lock in (True, False)}
+_HANDLE_QUERIES = {
+    (line, lock): Prepared(_handle_query(line, lock)) for line in (True, False) for lock in (True, False)
+}
 
 _a = t.attempts.c
-_HISTORY_QUERY = select(_a.authorized_at, _a.outcome, _a.outcome_at).where(
-    _a.tenant_id == bindparam("tenant_id"),
-    _a.contact_id == bindparam("contact_id"),
-    _a.purpose == bindparam("purpose"),
-    or_(_a.authorized_at > bindparam("since", type_=_a.authorized_at.type), _a.outcome.in_(REFUSAL_OUTCOMES)),
+_HISTORY_QUERY = Prepared(
+    select(_a.authorized_at, _a.outcome, _a.outcome_at).where(
+        _a.tenant_id == bindparam("tenant_id"),
+        _a.contact_id == bindparam("contact_id"),
+        _a.purpose == bindparam("purpose"),
+        or_(
+            _a.authorized_at > bindparam("since", type_=_a.authorized_at.type),
+            *(_a.outcome == outcome for outcome in REFUSAL_OUTCOMES),
+        ),
+    )
 )
-_ERASED_QUERY = select(literal(1)).where(
-    t.erased_handles.c.tenant_id == bindparam("tenant_id"), t.erased_handles.c.digest == bindparam("digest")
+_ERASED_QUERY = Prepared(
+    select(literal(1)).where(
+        t.erased_handles.c.tenant_id == bindparam("tenant_id"), t.erased_handles.c.digest == bindparam("digest")
+    )
 )
-_INSERT_ATTEMPT = t.attempts.insert()
+_INSERT_ATTEMPT = Prepared(t.attempts.insert())
 
 
 def _history(
-    connection: Connection, tenant_id: str, contact_id: str, purpose: str, since: datetime
+    unit: Session | Tx, tenant_id: str, contact_id: str, purpose: str, since: datetime
 ) -> tuple[tuple[datetime, ...], datetime | None]:
-    rows = connection.execute(
-        _HISTORY_QUERY, {"tenant_id": tenant_id, "contact_id": contact_id, "purpose": purpose, "since": since}
-    ).all()
+    rows = _HISTORY_QUERY.all(
+        unit, {"tenant_id": tenant_id, "contact_id": contact_id, "purpose": purpose, "since": since}
+    )
     times = tuple(r.authorized_at for r in rows if r.authorized_at > since)
     refusals = [r.outcome_at for r in rows if r.outcome in REFUSAL_OUTCOMES and r.outcome_at is not None]
     return times, max(refusals, default=None)
 
 
-def _is_erased(connection: Connection, tenant_id: str, digest: bytes) -> bool:
-    return connection.execute(_ERASED_QUERY, {"tenant_id": tenant_id, "digest": digest}).first() is not None
+def _is_erased(unit: Session | Tx, tenant_id: str, digest: bytes) -> bool:
+    return _ERASED_QUERY.first(unit, {"tenant_id": tenant_id, "digest": digest}) is not None
 
 
 @dataclass(slots=True)
@@ -169,18 +179,17 @@ class _Evaluation:
 
 
 def _evaluate(
-    session: Session, vault: Vault, tenant_id: str, handle: str, caller_line: str | None, now: datetime, *, lock: bool
+    unit: Session | Tx, vault: Vault, tenant_id: str, handle: str, caller_line: str | None, now: datetime, *, lock: bool
 ) -> _Evaluation:
     caller_number = _caller_number(caller_line) if caller_line is not None else None
-    keyring = vault.keyrings.get(session, tenant_id)
-    policy = vault.policies.for_tenant(session, tenant_id)
+    keyring = vault.keyrings.get(unit, tenant_id)
+    policy = vault.policies.for_tenant(unit, tenant_id)
     digest = keyring.handle_digest(handle)
-    connection = session.connection()
     params = {"tenant_id": tenant_id, "digest": digest, "now": now, "caller_number": caller_number}
-    row = connection.execute(_HANDLE_QUERIES[(caller_number is not None, lock)], params).first()
+    row = _HANDLE_QUERIES[(caller_number is not None, lock)].first(unit, params)
     if row is None:
         # No facts to weigh: the handle names no call of this tenant (or its contact was erased).
-        reason = ERASED if _is_erased(connection, tenant_id, digest) else UNKNOWN_HANDLE
+        reason = ERASED if _is_erased(unit, tenant_id, digest) else UNKNOWN_HANDLE
         return _Evaluation((reason,), keyring=keyring, policy=policy)
     evaluation = _Evaluation((), row, keyring, policy)
 
@@ -202,9 +211,9 @@ def _evaluate(
         plan = policy.plan(policy.jurisdictions_for(callee.region, callee.subdivisions), purpose, row.channel)
         if caps or plan.caps or plan.cooloffs:  # otherwise earlier attempts change nothing: skip the query
             since = history_horizon(plan, caps, now)
-            attempt_times, last_refusal = _history(connection, tenant_id, row.contact_id, row.purpose, since)
+            attempt_times, last_refusal = _history(unit, tenant_id, row.contact_id, row.purpose, since)
         if licences_needed(policy, plan):
-            licences = licence_facts(session, tenant_id)
+            licences = licence_facts(unit, tenant_id)
     if row.revoked_at is not None:
         handle_state: Literal["valid", "expired", "revoked"] = "revoked"
     elif row.expires_at <= now:
@@ -248,23 +257,25 @@ def _deny_details(row: Any, reasons: tuple[str, ...]) -> dict[str, Any]:
     return details
 
 
-def authorize(session: Session, vault: Vault, actor: Actor, handle: str, caller_line: str, now: datetime) -> DialAnswer:
+def authorize(
+    unit: Session | Tx, vault: Vault, actor: Actor, handle: str, caller_line: str, now: datetime
+) -> DialAnswer:
     """Allow (with the destination, an attempt recorded and the reveal audited) or deny with one reason."""
     tenant_id = actor.tenant_id
-    evaluation = _evaluate(session, vault, tenant_id, handle, caller_line, now, lock=True)
+    evaluation = _evaluate(unit, vault, tenant_id, handle, caller_line, now, lock=True)
     keyring, row, policy = evaluation.keyring, evaluation.row, evaluation.policy
     assert keyring is not None and policy is not None
     if evaluation.reasons or row is None:
         reasons = evaluation.reasons or (UNKNOWN_HANDLE,)
         record_event(
-            session, keyring, actor, "dial.denied", now, target_type="dial_handle", reason=reasons[0],
+            unit, keyring, actor, "dial.denied", now, target_type="dial_handle", reason=reasons[0],
             details=_deny_details(row, reasons),
         )  # fmt: skip
         return DialAnswer("deny", reasons[0], reasons)
     destination = evaluation.e164 or decrypt_number(keyring, row.contact_id, row.wrapped_dek, row.phone_ct)
     attempt_id = new_id("at")
-    session.connection().execute(
-        _INSERT_ATTEMPT,
+    _INSERT_ATTEMPT.run(
+        unit,
         {
             "id": attempt_id, "tenant_id": tenant_id, "campaign_id": row.campaign_id, "contact_id": row.contact_id,
             "purpose": row.purpose, "channel": row.channel, "caller_line_id": row.line_id, "authorized_at": now,
@@ -272,7 +283,7 @@ def authorize(session: Session, vault: Vault, actor: Actor, handle: str, caller_
         },
     )  # fmt: skip
     record_event(
-        session, keyring, actor, "dial.reveal", now, target_type="attempt", target_id=attempt_id,
+        unit, keyring, actor, "dial.reveal", now, target_type="attempt", target_id=attempt_id,
         details={
             "campaign_id": row.campaign_id, "contact_id": row.contact_id, "purpose": row.purpose,
             "caller_line_id": row.line_id, "policy": policy_ref(policy),
@@ -282,10 +293,10 @@ def authorize(session: Session, vault: Vault, actor: Actor, handle: str, caller_
 
 
 def check(
-    session: Session, vault: Vault, actor: Actor, handle: str, caller_line: str | None, now: datetime
+    unit: Session | Tx, vault: Vault, actor: Actor, handle: str, caller_line: str | None, now: datetime
 ) -> DialAnswer:
     """The same decision as authorize, for the dialer: no number, no attempt recorded."""
-    evaluation = _evaluate(session, vault, actor.tenant_id, handle, caller_line, now, lock=False)
+    evaluation = _evaluate(unit, vault, actor.tenant_id, handle, caller_line, now, lock=False)
     if evaluation.reasons:
         return DialAnswer("deny", evaluation.reasons[0], evaluation.reasons)
     return DialAnswer("allow")

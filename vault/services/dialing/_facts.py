@@ -8,10 +8,11 @@ from collections.abc import Callable, Iterable
 from datetime import datetime, time, timedelta
 from typing import Any
 
-from sqlalchemy import select
+from sqlalchemy import bindparam, select
 from sqlmodel import Session
 
 from ...policy import CallerLineFact, CapOverride, ConsentFact, LicenceFact, Plan, PolicySet, WindowOverride
+from ...storage import Prepared, Tx
 from ...storage import tables as t
 from .._phone import NumberFacts, number_facts
 
@@ -131,11 +132,14 @@ def licences_needed(policy: PolicySet, plan: Plan) -> bool:
     return bool(plan.licences) and (policy.licences_enforced or any(r.enforced for r in plan.licences))
 
 
-def licence_facts(session: Session, tenant_id: str) -> tuple[LicenceFact, ...]:
-    c = t.licences.c
-    rows = session.execute(
-        select(c.kind, c.purposes, c.valid_from, c.valid_until).where(c.tenant_id == tenant_id)
-    ).all()
+_c = t.licences.c
+_LICENCES = Prepared(
+    select(_c.kind, _c.purposes, _c.valid_from, _c.valid_until).where(_c.tenant_id == bindparam("tenant"))
+)
+
+
+def licence_facts(unit: Session | Tx, tenant_id: str) -> tuple[LicenceFact, ...]:
+    rows = _LICENCES.all(unit, {"tenant": tenant_id})
     return tuple(LicenceFact(r.kind, frozenset(r.purposes), r.valid_from, r.valid_until) for r in rows)
 
 

@@ -1,0 +1,87 @@
+"""Group commit: concurrent units share a transaction, fail alone, and answer only once committed."""
+
+from __future__ import annotations
+
+import asyncio
+from collections.abc import Callable
+from typing import Any
+
+import pytest
+from sqlalchemy import bindparam, insert, select
+
+from tests.storage.conftest import children, parents
+from vault.api._group_commit import GroupCommit
+from vault.storage import Database, DatabaseUnavailable, Prepared, Tx
+
+_INSERT = Prepared(insert(parents))
+_ORPHAN = Prepared(insert(children))
+_BY_ID = Prepared(select(parents.c.id).where(parents.c.id == bindparam("id")))
+
+
+def _insert(id_: str) -> Callable[[Tx], Tx]:
+    def work(tx: Tx) -> Tx:
+        _INSERT.run(tx, {"id": id_, "status": "open", "at": None, "details": None, "blob": None})
+        return tx
+
+    return work
+
+
+def _failing(id_: str) -> Callable[[Tx], Any]:
+    def work(tx: Tx) -> Any:
+        _insert(id_)(tx)
+        raise LookupError(id_)
+
+    return work
+
+
+def _run_together(database: Database, *works: Callable[[Tx], Any]) -> list[Any]:
+    async def main() -> list[Any]:
+        group = GroupCommit(database)
+        return await asyncio.gather(*(group.run(w) for w in works), return_exceptions=True)
+
+    return asyncio.run(main())
+
+
+def _stored(database: Database, *ids: str) -> list[bool]:
+    with database.read_tx() as tx:
+        return [_BY_ID.first(tx, {"id": i}) is not None for i in ids]
+
+
+def test_units_submitted_together_run_in_one_transaction(database: Database) -> None:
+    results = _run_together(database, _insert("a"), _insert("b"), _insert("c"))
+    assert len({id(tx) for tx in results}) == 1
+    assert _stored(database, "a", "b", "c") == [True, True, True]
+
+
+def test_a_failing_unit_is_rolled_back_alone_and_gets_its_own_error(database: Database) -> None:
+    results = _run_together(database, _insert("a"), _failing("b"), _insert("c"))
+    assert isinstance(results[1], LookupError)
+    assert _stored(database, "a", "b", "c") == [True, False, True]
+
+
+def test_when_the_commit_fails_every_unit_of_the_batch_fails(database: Database) -> None:
+    orphan = _ORPHAN.run  # a deferred foreign key: the batch's COMMIT is refused
+
+    results = _run_together(database, _insert("a"), lambda tx: orphan(tx, {"id": "c1", "parent_id": "none"}))
+    assert all(isinstance(r, DatabaseUnavailable) for r in results)
+    assert _stored(database, "a") == [False]
+
+
+def test_units_arriving_one_by_one_each_commit(database: Database) -> None:
+    async def main() -> None:
+        group = GroupCommit(database)
+        for name in ("a", "b"):
+            await group.run(_insert(name))
+
+    asyncio.run(main())
+    assert _stored(database, "a", "b") == [True, True]
+
+
+@pytest.mark.parametrize("max_batch", [1, 2])
+def test_batches_never_exceed_their_size(database: Database, max_batch: int) -> None:
+    async def main() -> list[Tx]:
+        group = GroupCommit(database, max_batch=max_batch)
+        return await asyncio.gather(*(group.run(_insert(f"u{i}")) for i in range(4)))
+
+    transactions = asyncio.run(main())
+    assert len({id(tx) for tx in transactions}) == 4 // max_batch

@@ -16,11 +16,19 @@ def measure_ceiling(run: Run) -> None:
         command, health_url=f"http://127.0.0.1:{port}/bare", cpus=run.server_cpus, log_path=run.workdir / "bare.log"
     ):
         result = load(run, port, [http_request("POST", "/bare", {"n": 1})])
+        result_async = load(run, port, [http_request("POST", "/bare-async", {"n": 1})])
     run.add_load(
         "bare",
-        "bare FastAPI endpoint (constant JSON, uvicorn as `dialvault serve`, 1 worker)",
+        "bare FastAPI endpoint (`def`, constant JSON, uvicorn as `dialvault serve`, 1 worker)",
         result,
-        limited_by="the server core: uvicorn (uvloop + httptools) and FastAPI routing/serialization",
+        limited_by="the server core: uvicorn (uvloop + httptools), FastAPI routing/serialization, and the "
+        "thread-pool hop FastAPI makes for a `def` endpoint",
+    )
+    run.add_load(
+        "bare_async",
+        "bare FastAPI endpoint (`async def`, constant JSON, same server)",
+        result_async,
+        limited_by="the server core: uvicorn (uvloop + httptools) and FastAPI routing/serialization only",
     )
     run.add(
         Figure(

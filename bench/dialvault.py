@@ -24,8 +24,8 @@ import httpx
 from vault.config import Settings
 from vault.services import Actor, Role, Vault, initialize_vault, open_vault
 from vault.services.bootstrap import new_env_root_key
-from vault.services.contacts import register_contacts
 from vault.services.consent import register_notice
+from vault.services.contacts import register_contacts
 from vault.services.tenants import issue_api_key
 
 from ._common import ROOT, Figure, Run, free_port, http_request, load, server_process

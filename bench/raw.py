@@ -30,6 +30,7 @@ PRODUCT_PRAGMAS = (
     "PRAGMA secure_delete=ON",
     "PRAGMA busy_timeout=10000",
     "PRAGMA temp_store=MEMORY",
+    "PRAGMA cache_size=-32768",
 )
 
 _SCHEMA = """

@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
+import time
 from datetime import UTC, datetime, timedelta, timezone
+from pathlib import Path
 
 import pytest
 from sqlalchemy import bindparam, insert, select
@@ -92,3 +94,19 @@ def test_a_failed_commit_is_reported_as_the_store_being_unavailable(database: Da
         _ORPHAN.run(tx, {"id": "c1", "parent_id": "nobody"})  # a deferred foreign key: checked at COMMIT
     with database.read_tx() as tx:
         assert _BY_ID.first(tx, {"id": "p1"}) is None
+
+
+@pytest.mark.sqlite_only(reason="inspects the SQLite database file")
+def test_background_checkpoints_copy_committed_rows_into_the_database_file(database: Database) -> None:
+    path = Path(database.engine.url.database or "")
+    with database.write_tx() as tx:
+        _INSERT.run(tx, _row("marker-row-checkpointed"))
+    assert b"marker-row-checkpointed" not in path.read_bytes()  # only in the WAL so far
+    database.start_checkpoints(interval=0.01)
+    try:
+        deadline = time.monotonic() + 10
+        while b"marker-row-checkpointed" not in path.read_bytes():
+            assert time.monotonic() < deadline, "no checkpoint within 10 s"
+            time.sleep(0.01)
+    finally:
+        database.stop_checkpoints()

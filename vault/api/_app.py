@@ -5,6 +5,8 @@ from __future__ import annotations
 import logging
 import secrets
 import time
+from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
 from typing import Any
 
 from fastapi import FastAPI
@@ -81,7 +83,16 @@ class RequestContextMiddleware:
 
 
 def create_app(vault: Vault) -> FastAPI:
+    @asynccontextmanager
+    async def lifespan(_: FastAPI) -> AsyncIterator[None]:
+        vault.database.start_checkpoints()
+        try:
+            yield
+        finally:
+            vault.database.stop_checkpoints()
+
     app = FastAPI(
+        lifespan=lifespan,
         title="dialvault",
         version="0.1.0",
         description="Consent and PII vault for outbound calling",

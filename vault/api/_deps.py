@@ -15,7 +15,9 @@ from ..services.tenants import authenticate
 from ..storage import Tx
 from ._group_commit import GroupCommit
 
-__all__ = ["Now", "VaultDep", "WriteSession", "bearer_token", "in_write_tx", "require_roles", "vault_of"]
+__all__ = [
+    "Now", "VaultDep", "WriteSession", "bearer_token", "in_read_tx", "in_write_tx", "require_roles", "vault_of",
+]  # fmt: skip
 
 T = TypeVar("T")
 
@@ -57,9 +59,17 @@ def bearer_token(authorization: str | None) -> str | None:
     return token.strip() if scheme.lower() == "bearer" else None
 
 
-def _authenticate(vault: Vault, secret: str | None, allowed: frozenset[Role]) -> Actor:
-    with vault.database.read_tx() as tx:
-        return authenticate(tx, vault, secret, allowed)
+async def in_read_tx(vault: Vault, work: Callable[[Tx], T]) -> T:
+    """Run a hot-path read: on the event loop for SQLite (a WAL reader never waits, and costs less than a
+    thread hop), in the thread pool for a networked store."""
+
+    def read() -> T:
+        with vault.database.read_tx() as tx:
+            return work(tx)
+
+    if vault.database.is_sqlite:
+        return read()
+    return await run_in_threadpool(read)
 
 
 def require_roles(*roles: Role) -> Any:
@@ -72,9 +82,7 @@ def require_roles(*roles: Role) -> Any:
     async def dependency(request: Request) -> Actor:
         vault = vault_of(request)
         secret = bearer_token(request.headers.get("authorization"))
-        if vault.database.is_sqlite:  # an embedded read (WAL: never waits for a writer) costs less than a thread hop
-            return _authenticate(vault, secret, allowed)
-        return await run_in_threadpool(_authenticate, vault, secret, allowed)
+        return await in_read_tx(vault, lambda tx: authenticate(tx, vault, secret, allowed))
 
     dependency.__name__ = "require_" + "_".join(r.value for r in roles)
     dependency.allowed_roles = allowed  # type: ignore[attr-defined]  # read by the route-contract tests

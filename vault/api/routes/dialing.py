@@ -10,7 +10,7 @@ from pydantic import BaseModel, Field
 
 from ...services import Actor, Role
 from ...services.dialing import authorize, check, record_outcome, revoke_handle
-from .._deps import Now, VaultDep, WriteSession, in_write_tx, require_roles, vault_of
+from .._deps import Now, VaultDep, WriteSession, in_read_tx, in_write_tx, require_roles, vault_of
 
 __all__ = ["router"]
 
@@ -81,9 +81,10 @@ async def dial_authorize(request: Request, body: AuthorizeIn, actor: Gateway) ->
 
 
 @router.post("/dial/check", response_model=CheckOut, response_model_exclude_none=True)
-def dial_check(body: CheckIn, actor: Dialer, vault: VaultDep, now: Now) -> dict[str, Any]:
-    with vault.database.read() as session:
-        answer = check(session, vault, actor, body.handle, body.caller_line, now)
+async def dial_check(request: Request, body: CheckIn, actor: Dialer) -> dict[str, Any]:
+    vault = vault_of(request)
+    now = vault.clock.now()
+    answer = await in_read_tx(vault, lambda tx: check(tx, vault, actor, body.handle, body.caller_line, now))
     return {"decision": answer.decision, "reason": answer.reason}
 
 

@@ -74,7 +74,7 @@ class DialHandle(SQLModel, table=True):
 
     digest: bytes = bytes_field(unique=True)
     id: str = Field(primary_key=True, max_length=40)
-    tenant_id: str = Field(foreign_key="tenants.id", index=True, max_length=40)
+    tenant_id: str = Field(foreign_key="tenants.id", max_length=40)  # always queried with digest/campaign/contact
     campaign_id: str = Field(
         sa_column=Column(String(40), ForeignKey("campaigns.id", ondelete="CASCADE"), nullable=False, index=True)
     )

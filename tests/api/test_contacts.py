@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from typing import Any
+
 from fastapi.testclient import TestClient
 
 from tests.conftest import TenantKeys
@@ -70,3 +72,56 @@ def test_same_number_in_two_tenants_gives_two_contacts(
     b = client.post("/v1/contacts", json={"phone": "+8613800138000"}, headers=globex.headers(Role.CAPTURE))
     assert b.status_code == 201
     assert a.json()["contact_id"] != b.json()["contact_id"]
+
+
+def _batch(client: TestClient, keys: TenantKeys, numbers: list[str]) -> dict[str, Any]:
+    response = client.post(
+        "/v1/contacts/batch", json={"contacts": [{"phone": n} for n in numbers]}, headers=keys.headers(Role.CAPTURE)
+    )
+    assert response.status_code == 200
+    body: dict[str, Any] = response.json()
+    return body
+
+
+def _numbers(start: int, count: int) -> list[str]:
+    return [f"+86138001{i:05d}" for i in range(start, start + count)]
+
+
+def test_batch_results_list_every_field_of_every_item(client: TestClient, acme: TenantKeys) -> None:
+    out = _batch(client, acme, ["+8613800138000", "bogus"])
+    assert set(out) == {"results", "created", "existing", "rejected"}
+    good, bad = out["results"]
+    assert good == {"index": 0, "contact_id": good["contact_id"], "created": True, "error": None}
+    assert bad["contact_id"] is None and bad["created"] is None
+    assert bad["error"] == {
+        "code": "invalid_phone_number",
+        "message": bad["error"]["message"],
+        "field": "contacts.1.phone",
+    }
+
+
+def test_batch_of_known_numbers_returns_their_contacts_as_existing(client: TestClient, acme: TenantKeys) -> None:
+    first = _batch(client, acme, _numbers(0, 40))
+    again = _batch(client, acme, _numbers(0, 43))
+    assert (again["created"], again["existing"]) == (3, 40)
+    assert [r["contact_id"] for r in again["results"][:40]] == [r["contact_id"] for r in first["results"]]
+    assert [r["created"] for r in again["results"]] == [False] * 40 + [True] * 3
+
+
+def test_batch_whose_first_numbers_are_new_still_finds_the_known_ones(client: TestClient, acme: TenantKeys) -> None:
+    known = _batch(client, acme, _numbers(30, 30))
+    out = _batch(client, acme, _numbers(0, 60))
+    assert (out["created"], out["existing"]) == (30, 30)
+    assert [r["contact_id"] for r in out["results"][30:]] == [r["contact_id"] for r in known["results"]]
+    assert len({r["contact_id"] for r in out["results"]}) == 60
+
+
+def test_batch_with_a_few_known_numbers_among_new_ones_reports_each_correctly(
+    client: TestClient, acme: TenantKeys
+) -> None:
+    numbers = _numbers(0, 60)
+    known = _batch(client, acme, [numbers[31], numbers[59]])
+    out = _batch(client, acme, numbers)
+    assert (out["created"], out["existing"]) == (58, 2)
+    assert [out["results"][i]["contact_id"] for i in (31, 59)] == [r["contact_id"] for r in known["results"]]
+    assert [i for i, r in enumerate(out["results"]) if not r["created"]] == [31, 59]

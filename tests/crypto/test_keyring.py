@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import hashlib
+import hmac
 import os
 
 import pytest
@@ -13,7 +15,10 @@ from vault.crypto import (
     SignatureError,
     TenantKeyring,
     VersionedKey,
+    associated_data,
+    blind_index,
     jws_verify,
+    open_envelope,
 )
 
 
@@ -82,6 +87,49 @@ def test_blind_index_is_deterministic_per_tenant_and_differs_between_tenants() -
     keyring_a, keyring_b = make_keyring("tn_a"), make_keyring("tn_b")
     assert keyring_a.blind_index("+8613800138000") == keyring_a.blind_index("+8613800138000")
     assert keyring_a.blind_index("+8613800138000") != keyring_b.blind_index("+8613800138000")
+
+
+def test_blind_index_is_the_hmac_of_the_number_under_the_index_key() -> None:
+    material = bytes(range(32))
+    keys = {f: [VersionedKey(1, SecretBytes(os.urandom(32)))] for f in KeyFamily}
+    keys[KeyFamily.BLIND_INDEX] = [VersionedKey(1, SecretBytes(material))]
+    keyring = TenantKeyring("tn_a", keys)
+    for number in ("+8613800138000", "+14155550123", "+447911123456"):
+        expected = hmac.new(material, b"phone:" + number.encode(), hashlib.sha256).digest()
+        assert keyring.blind_index(number) == blind_index(material, number) == expected
+
+
+def test_batch_sealed_fields_round_trip_each_under_its_own_dek() -> None:
+    keyring = make_keyring()
+    contacts = [(f"ct_{i}", f"+86138001380{i:02d}".encode()) for i in range(20)]
+    sealed = keyring.seal_new_contacts("phone", contacts)
+    deks = set()
+    for (contact_id, plaintext), (wrapped, blob) in zip(contacts, sealed, strict=True):
+        dek = keyring.unwrap_contact_dek(contact_id, wrapped)
+        deks.add(dek.reveal())
+        assert keyring.decrypt_field(dek, contact_id, "phone", blob) == plaintext
+    assert len(deks) == len(contacts)
+
+
+def test_batch_sealed_fields_use_the_dv1_layout_and_associated_data() -> None:
+    wrap_key = os.urandom(32)
+    keys = {f: [VersionedKey(1, SecretBytes(os.urandom(32)))] for f in KeyFamily}
+    keys[KeyFamily.CONTACT_DEK_WRAP] = [VersionedKey(3, SecretBytes(wrap_key))]
+    keyring = TenantKeyring("tn_a", keys)
+    [(wrapped, blob)] = keyring.seal_new_contacts("phone", [("ct_a", b"+8613800138000")])
+    assert keyring.dek_wrap_version(wrapped) == 3
+    dek = open_envelope(lambda v: wrap_key if v == 3 else None, wrapped, associated_data("dek", "tn_a", "ct_a"))
+    field_aad = associated_data("field", "tn_a", "ct_a", "phone")
+    assert open_envelope(lambda v: dek if v == 1 else None, blob, field_aad) == b"+8613800138000"
+
+
+def test_batch_sealed_field_moved_to_another_contact_fails() -> None:
+    keyring = make_keyring()
+    [(wrapped_a, blob_a), (wrapped_b, _)] = keyring.seal_new_contacts("phone", [("ct_a", b"x"), ("ct_b", b"y")])
+    with pytest.raises(DecryptionError):
+        keyring.unwrap_contact_dek("ct_b", wrapped_a)
+    with pytest.raises(DecryptionError):
+        keyring.decrypt_field(keyring.unwrap_contact_dek("ct_b", wrapped_b), "ct_b", "phone", blob_a)
 
 
 def test_receipt_signature_verifies_with_jwks_only() -> None:

@@ -1,4 +1,4 @@
-"""Phone parsing: the E.164 fast path agrees with phonenumbers' general parser."""
+"""Phone parsing: the E.164 fast path agrees with phonenumbers' general parser and its validity rules."""
 
 from __future__ import annotations
 
@@ -8,7 +8,40 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from vault.errors import InvalidPhoneNumber
-from vault.services._phone import number_facts, parse_phone
+from vault.services._phone import number_facts, parse_phone, valid_e164_region
+
+_TYPES = (
+    phonenumbers.PhoneNumberType.FIXED_LINE,
+    phonenumbers.PhoneNumberType.MOBILE,
+    phonenumbers.PhoneNumberType.TOLL_FREE,
+    phonenumbers.PhoneNumberType.PREMIUM_RATE,
+    phonenumbers.PhoneNumberType.SHARED_COST,
+    phonenumbers.PhoneNumberType.VOIP,
+    phonenumbers.PhoneNumberType.PERSONAL_NUMBER,
+    phonenumbers.PhoneNumberType.PAGER,
+    phonenumbers.PhoneNumberType.UAN,
+    phonenumbers.PhoneNumberType.VOICEMAIL,
+)
+
+
+def _e164(number: phonenumbers.PhoneNumber) -> str:
+    return phonenumbers.format_number(number, phonenumbers.PhoneNumberFormat.E164)
+
+
+# phonenumbers' own example of every number type of every region and non-geographic calling code.
+_EXAMPLES = sorted(
+    {
+        _e164(example)
+        for region in phonenumbers.SUPPORTED_REGIONS
+        for kind in _TYPES
+        if (example := phonenumbers.example_number_for_type(region, kind)) is not None
+    }
+    | {
+        _e164(example)
+        for code in phonenumbers.COUNTRY_CODES_FOR_NON_GEO_REGIONS
+        if (example := phonenumbers.example_number_for_non_geo_entity(code)) is not None
+    }
+)
 
 
 def _general(raw: str) -> str | None:
@@ -19,6 +52,27 @@ def _general(raw: str) -> str | None:
     if not phonenumbers.is_valid_number(number):
         return None
     return phonenumbers.format_number(number, phonenumbers.PhoneNumberFormat.E164)
+
+
+def _region_per_phonenumbers(raw: str) -> str | None:
+    """The region phonenumbers gives a canonical E.164 number (at most 15 digits) it calls valid, else None."""
+    if not 7 <= len(raw) - 1 <= 15 or _general(raw) != raw:
+        return None
+    return phonenumbers.region_code_for_number(phonenumbers.parse(raw, None))
+
+
+@st.composite
+def _near_valid_numbers(draw: st.DrawFn) -> str:
+    """An example number with a few digits changed, added or dropped: valid and invalid ones near the edges."""
+    digits = list(draw(st.sampled_from(_EXAMPLES))[1:])
+    for _ in range(draw(st.integers(0, 3))):
+        digits[draw(st.integers(1, len(digits) - 1))] = draw(st.sampled_from("0123456789"))
+    change = draw(st.integers(-2, 2))
+    if change < 0:
+        digits = digits[:change]
+    else:
+        digits += draw(st.lists(st.sampled_from("0123456789"), min_size=change, max_size=change))
+    return "+" + "".join(digits)
 
 
 def _ours(raw: str) -> str | None:
@@ -32,6 +86,44 @@ def _ours(raw: str) -> str | None:
 @given(st.from_regex(r"\+[1-9][0-9]{6,14}", fullmatch=True))
 def test_fast_path_agrees_with_the_general_parser(raw: str) -> None:
     assert _ours(raw) == _general(raw)
+
+
+@settings(max_examples=1500, deadline=None)
+@given(_near_valid_numbers())
+def test_fast_validation_agrees_with_phonenumbers_near_valid_numbers(raw: str) -> None:
+    assert valid_e164_region(raw) == _region_per_phonenumbers(raw)
+
+
+@settings(max_examples=2000, deadline=None)
+@given(st.sampled_from("123456789"), st.text("0123456789", min_size=6, max_size=14))
+def test_fast_validation_agrees_with_phonenumbers_on_any_digits(first: str, rest: str) -> None:
+    raw = f"+{first}{rest}"
+    assert valid_e164_region(raw) == _region_per_phonenumbers(raw)
+
+
+def test_fast_validation_accepts_every_example_number_with_its_region() -> None:
+    for raw in _EXAMPLES:
+        if 7 <= len(raw) - 1 <= 15:  # E.164's length; shorter service numbers go through the general parser
+            assert valid_e164_region(raw) == phonenumbers.region_code_for_number(phonenumbers.parse(raw)), raw
+
+
+@pytest.mark.parametrize("raw", ["+12684601234", "+16135550123", "+447911123456", "+79123456789", "+77012345678"])
+def test_shared_calling_codes_resolve_to_the_region_phonenumbers_picks(raw: str) -> None:
+    assert valid_e164_region(raw) == _region_per_phonenumbers(raw) is not None
+
+
+@pytest.mark.parametrize(
+    "raw",
+    [
+        "+86 138 0013 8000",
+        "+8613800138000 ",
+        "+86\u0661\u0663\u0668\u0660\u0660\u0661\u0663\u0668\u0660\u0660\u0660",
+        "+860000000000",
+        "8613800138000",
+    ],
+)
+def test_fast_validation_leaves_non_canonical_text_to_the_general_parser(raw: str) -> None:
+    assert valid_e164_region(raw) is None
 
 
 @pytest.mark.parametrize(
@@ -60,3 +152,15 @@ def test_facts_of_a_florida_number() -> None:
 
 def test_facts_of_a_toll_free_number_list_every_zone() -> None:
     assert len(number_facts("+18005550100").time_zones) > 5
+
+
+@settings(max_examples=800, deadline=None)
+@given(_near_valid_numbers())
+def test_facts_of_a_stored_number_are_what_the_general_parser_gives(raw: str) -> None:
+    e164 = _general(raw)
+    if e164 is None:  # only valid numbers are ever stored
+        return
+    number = phonenumbers.parse(e164, None)
+    facts = number_facts(e164)
+    assert facts.region == phonenumbers.region_code_for_number(number)
+    assert set(facts.time_zones) == set(phonenumbers.timezone.time_zones_for_number(number)) - {"Etc/Unknown"}

@@ -10,20 +10,32 @@ from __future__ import annotations
 
 import enum
 import os
-from collections.abc import Mapping
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 
 from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
+from cryptography.hazmat.primitives.ciphers.aead import AESGCM
 
-from ._envelope import associated_data, envelope_key_version, open_envelope, seal
+from ._envelope import (
+    NONCE_LEN,
+    associated_data,
+    associated_data_tail,
+    envelope_header,
+    envelope_key_version,
+    open_envelope,
+    open_with,
+    seal_with,
+)
 from ._errors import DecryptionError
-from ._primitives import blind_index, keyed_digest
+from ._primitives import BlindIndexer, keyed_digest
 from ._secret import SecretBytes
 from ._signing import jws_sign, public_jwk
 
 __all__ = ["KeyFamily", "TenantKeyring", "VersionedKey", "new_key_material"]
 
 _FIELD_KEY_VERSION = 1
+_FIELD_HEADER = envelope_header(_FIELD_KEY_VERSION)
+_DEK_LEN = 32
 
 
 class KeyFamily(enum.StrEnum):
@@ -63,6 +75,14 @@ class TenantKeyring:
             version: Ed25519PrivateKey.from_private_bytes(material.reveal())
             for version, material in self._keys[KeyFamily.RECEIPT_SIGNING].items()
         }
+        # Key schedules are set up once per keyring rather than once per contact.
+        self._wrappers = {
+            version: AESGCM(material.reveal()) for version, material in self._keys[KeyFamily.CONTACT_DEK_WRAP].items()
+        }
+        self._wrap_header = envelope_header(self._current[KeyFamily.CONTACT_DEK_WRAP])
+        self._blind_indexer = BlindIndexer(self._current_key(KeyFamily.BLIND_INDEX))
+        self._dek_aad = associated_data("dek", tenant_id)
+        self._field_aad = associated_data("field", tenant_id)
 
     def __repr__(self) -> str:
         return f"TenantKeyring(tenant_id={self.tenant_id!r}, keys=<redacted>)"
@@ -73,47 +93,68 @@ class TenantKeyring:
     def _current_key(self, family: KeyFamily) -> bytes:
         return self._keys[family][self._current[family]].reveal()
 
-    def _key_lookup(self, family: KeyFamily) -> _Lookup:
-        return _Lookup(self._keys[family])
-
     # -- contact data keys ---------------------------------------------------------
-
-    def _dek_aad(self, contact_id: str) -> bytes:
-        return associated_data("dek", self.tenant_id, contact_id)
 
     def new_contact_dek(self, contact_id: str) -> tuple[SecretBytes, bytes]:
         """A fresh per-contact DEK and its wrapped form under the current wrap key."""
-        dek = os.urandom(32)
-        family = KeyFamily.CONTACT_DEK_WRAP
-        wrapped = seal(self._current_key(family), self._current[family], dek, self._dek_aad(contact_id))
-        return SecretBytes(dek), wrapped
+        dek = os.urandom(_DEK_LEN)
+        return SecretBytes(dek), self._wrap(contact_id, dek, os.urandom(NONCE_LEN))
+
+    def seal_new_contacts(self, field: str, contacts: Sequence[tuple[str, bytes]]) -> list[tuple[bytes, bytes]]:
+        """For each (contact_id, plaintext): a fresh DEK, wrapped, and the field sealed under it.
+
+        Returns (wrapped DEK, field ciphertext) pairs; the DEKs themselves never leave the keyring.
+        """
+        # One read from the OS CSPRNG for the whole batch: per contact a DEK and two nonces.
+        step = _DEK_LEN + 2 * NONCE_LEN
+        pool = os.urandom(step * len(contacts))
+        wrapper = self._wrappers[self._current[KeyFamily.CONTACT_DEK_WRAP]]
+        wrap_header, dek_aad, field_aad = self._wrap_header, self._dek_aad, self._field_aad
+        field_tail = associated_data_tail(field)
+        out: list[tuple[bytes, bytes]] = []
+        for offset, (contact_id, plaintext) in zip(range(0, len(pool), step), contacts, strict=True):
+            dek = pool[offset : offset + _DEK_LEN]
+            wrap_nonce = pool[offset + _DEK_LEN : offset + _DEK_LEN + NONCE_LEN]
+            field_nonce = pool[offset + _DEK_LEN + NONCE_LEN : offset + step]
+            contact_tail = associated_data_tail(contact_id)
+            wrapped = seal_with(wrapper, wrap_header, dek, dek_aad + contact_tail, wrap_nonce)
+            sealed = seal_with(
+                AESGCM(dek), _FIELD_HEADER, plaintext, field_aad + contact_tail + field_tail, field_nonce
+            )
+            out.append((wrapped, sealed))
+        return out
+
+    def _wrap(self, contact_id: str, dek: bytes, nonce: bytes) -> bytes:
+        wrapper = self._wrappers[self._current[KeyFamily.CONTACT_DEK_WRAP]]
+        return seal_with(wrapper, self._wrap_header, dek, self._dek_aad + associated_data_tail(contact_id), nonce)
 
     def unwrap_contact_dek(self, contact_id: str, wrapped: bytes) -> SecretBytes:
-        lookup = self._key_lookup(KeyFamily.CONTACT_DEK_WRAP)
-        return SecretBytes(open_envelope(lookup, wrapped, self._dek_aad(contact_id)))
+        wrapper = self._wrappers.get(envelope_key_version(wrapped))
+        if wrapper is None:
+            raise DecryptionError()
+        return SecretBytes(open_with(wrapper, wrapped, self._dek_aad + associated_data_tail(contact_id)))
 
     def rewrap_contact_dek(self, contact_id: str, wrapped: bytes) -> bytes:
         """Re-seal a wrapped DEK under the current wrap key (no-op result if already current)."""
         dek = self.unwrap_contact_dek(contact_id, wrapped)
-        family = KeyFamily.CONTACT_DEK_WRAP
-        return seal(self._current_key(family), self._current[family], dek.reveal(), self._dek_aad(contact_id))
+        return self._wrap(contact_id, dek.reveal(), os.urandom(NONCE_LEN))
 
     def dek_wrap_version(self, wrapped: bytes) -> int:
         return envelope_key_version(wrapped)
 
     def encrypt_field(self, dek: SecretBytes, contact_id: str, field: str, plaintext: bytes) -> bytes:
-        aad = associated_data("field", self.tenant_id, contact_id, field)
-        return seal(dek.reveal(), _FIELD_KEY_VERSION, plaintext, aad)
+        aad = self._field_aad + associated_data_tail(contact_id, field)
+        return seal_with(AESGCM(dek.reveal()), _FIELD_HEADER, plaintext, aad, os.urandom(NONCE_LEN))
 
     def decrypt_field(self, dek: SecretBytes, contact_id: str, field: str, blob: bytes) -> bytes:
-        aad = associated_data("field", self.tenant_id, contact_id, field)
+        aad = self._field_aad + associated_data_tail(contact_id, field)
         key = dek.reveal()
         return open_envelope(lambda v: key if v == _FIELD_KEY_VERSION else None, blob, aad)
 
     # -- keyed digests -------------------------------------------------------------
 
     def blind_index(self, e164: str) -> bytes:
-        return blind_index(self._current_key(KeyFamily.BLIND_INDEX), e164)
+        return self._blind_indexer(e164)
 
     def handle_digest(self, token: str) -> bytes:
         return keyed_digest(self._current_key(KeyFamily.HANDLE_DIGEST), token, label="handle")
@@ -140,14 +181,3 @@ class TenantKeyring:
             public_jwk(signer.public_key(), self.signing_kid(version))
             for version, signer in sorted(self._signers.items())
         ]
-
-
-class _Lookup:
-    __slots__ = ("_keys",)
-
-    def __init__(self, keys: dict[int, SecretBytes]) -> None:
-        self._keys = keys
-
-    def __call__(self, version: int) -> bytes | None:
-        key = self._keys.get(version)
-        return None if key is None else key.reveal()

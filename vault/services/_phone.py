@@ -6,11 +6,11 @@ import re
 from dataclasses import dataclass
 
 import phonenumbers
-from phonenumbers import geocoder, timezone
+from phonenumbers import geocoder, phonemetadata, timezone
 
 from ..errors import InvalidPhoneNumber
 
-__all__ = ["NumberFacts", "ParsedNumber", "e164_number", "number_facts", "parse_phone"]
+__all__ = ["NumberFacts", "ParsedNumber", "e164_number", "number_facts", "parse_phone", "valid_e164_region"]
 
 _UNKNOWN_ZONE = "Etc/Unknown"
 
@@ -28,7 +28,7 @@ class NumberFacts:
     time_zones: tuple[str, ...]
 
 
-_E164 = re.compile(r"\+[1-9]\d{6,14}")
+_E164 = re.compile(r"\+[1-9][0-9]{6,14}")
 
 
 def e164_number(raw: str) -> phonenumbers.PhoneNumber | None:
@@ -53,18 +53,123 @@ def e164_number(raw: str) -> phonenumbers.PhoneNumber | None:
     return None
 
 
+class _RegionRules:
+    """One region's validity rules from phonenumbers' metadata, merged into one pattern per length.
+
+    `is_valid_number` asks: does the national number match the general description, then does it match
+    any number type (the first hit names the type; for validity only "any" matters). A description only
+    applies to its own possible lengths, so the pattern for a length is the general pattern (a lookahead
+    over the whole number) followed by the alternatives of exactly the types that allow that length.
+    """
+
+    __slots__ = ("_by_length", "_general", "_types")
+
+    def __init__(self, metadata: phonemetadata.PhoneMetadata | None, country_code: int, non_geo: bool) -> None:
+        self._general: tuple[tuple[int, ...], str] | None = None
+        self._types: list[tuple[tuple[int, ...], str]] = []
+        self._by_length: dict[int, re.Pattern[str] | None] = {}
+        if metadata is None or (not non_geo and metadata.country_code != country_code):
+            return
+        general = metadata.general_desc
+        if general is None or not general.national_number_pattern:
+            return
+        self._general = (tuple(general.possible_length), general.national_number_pattern)
+        descs = [
+            metadata.premium_rate, metadata.toll_free, metadata.shared_cost, metadata.voip,
+            metadata.personal_number, metadata.pager, metadata.uan, metadata.voicemail, metadata.fixed_line,
+        ]  # fmt: skip
+        # Same rule as phonenumbers: when mobile and fixed-line share a pattern, mobile is never tried.
+        if not metadata.same_mobile_and_fixed_line_pattern:
+            descs.append(metadata.mobile)
+        self._types = [
+            (tuple(desc.possible_length), desc.national_number_pattern)
+            for desc in descs
+            if desc is not None and desc.national_number_pattern
+        ]
+
+    def _pattern(self, length: int) -> re.Pattern[str] | None:
+        if self._general is None:
+            return None
+        general_lengths, general = self._general
+        if general_lengths and length not in general_lengths:
+            return None
+        types = [f"(?:{pattern})" for lengths, pattern in self._types if not lengths or length in lengths]
+        if not types:
+            return None
+        return re.compile(f"(?=(?:{general})\\Z)(?:{'|'.join(types)})")
+
+    def is_valid(self, nsn: str) -> bool:
+        length = len(nsn)
+        try:
+            pattern = self._by_length[length]
+        except KeyError:
+            pattern = self._by_length[length] = self._pattern(length)
+        return pattern is not None and pattern.fullmatch(nsn) is not None
+
+
+class _CountryRules:
+    """The regions sharing one calling code, in phonenumbers' order, with their leading-digit patterns."""
+
+    __slots__ = ("_regions",)
+
+    def __init__(self, country_code: int, regions: tuple[str, ...]) -> None:
+        self._regions: list[tuple[str, re.Pattern[str] | None, _RegionRules]] = []
+        for region in regions:
+            non_geo = region == phonenumbers.REGION_CODE_FOR_NON_GEO_ENTITY
+            metadata = phonemetadata.PhoneMetadata.metadata_for_region_or_calling_code(country_code, region)
+            # Like phonenumbers, a shared calling code is resolved over geographic regions only.
+            if len(regions) > 1 and (metadata is None or non_geo):
+                continue
+            leading = metadata.leading_digits if metadata is not None and len(regions) > 1 else None
+            rules = _RegionRules(metadata, country_code, non_geo)
+            self._regions.append((region, re.compile(leading) if leading else None, rules))
+
+    def valid_region(self, nsn: str) -> str | None:
+        """The region phonenumbers assigns to the number if it calls the number valid, else None."""
+        for region, leading, rules in self._regions:
+            if leading is None:
+                if rules.is_valid(nsn):
+                    return region
+            elif leading.match(nsn):
+                return region if rules.is_valid(nsn) else None
+        return None
+
+
+_CALLING_CODES = {str(code): code for code in phonenumbers.COUNTRY_CODE_TO_REGION_CODE}
+_COUNTRY_RULES: dict[str, _CountryRules] = {}
+
+
+def valid_e164_region(raw: str) -> str | None:
+    """Region of a canonical E.164 number that phonenumbers.is_valid_number accepts; None otherwise.
+
+    Same metadata and same decision as phonenumbers, without building a PhoneNumber or running the
+    patterns of every number type one by one.
+    """
+    if type(raw) is not str or _E164.fullmatch(raw) is None:
+        return None
+    for end in (2, 3, 4):
+        code = raw[1:end]
+        country_code = _CALLING_CODES.get(code)
+        if country_code is not None:
+            nsn = raw[end:]
+            # An all-zero national part does not round-trip through phonenumbers' integer form.
+            if not nsn.strip("0"):
+                return None
+            rules = _COUNTRY_RULES.get(code)
+            if rules is None:
+                regions = tuple(phonenumbers.COUNTRY_CODE_TO_REGION_CODE[country_code])
+                rules = _COUNTRY_RULES[code] = _CountryRules(country_code, regions)
+            return rules.valid_region(nsn)
+    return None
+
+
 def parse_phone(raw: str, region: str | None = None, *, field: str = "phone") -> ParsedNumber:
     """Normalize to E.164; raises InvalidPhoneNumber (which never echoes the input)."""
     if not isinstance(raw, str) or not raw.strip() or len(raw) > 64:
         raise InvalidPhoneNumber(field)
-    if _E164.fullmatch(raw):
-        fast = e164_number(raw)
-        if (
-            fast is not None
-            and phonenumbers.is_valid_number(fast)
-            and phonenumbers.format_number(fast, phonenumbers.PhoneNumberFormat.E164) == raw
-        ):
-            return ParsedNumber(e164=raw, region=phonenumbers.region_code_for_number(fast))
+    fast_region = valid_e164_region(raw)
+    if fast_region is not None:
+        return ParsedNumber(e164=raw, region=fast_region)
     try:
         number = phonenumbers.parse(raw, region.upper() if region else None)
     except phonenumbers.NumberParseException:
@@ -110,7 +215,10 @@ def number_facts(e164: str) -> NumberFacts:
 
     Not cached here: a cache keyed by the number would keep plaintext numbers in memory. The dialing
     hot path caches the result by blind index instead (dialing/_facts.CalleeFactsCache)."""
-    number = phonenumbers.parse(e164, None)
-    region = phonenumbers.region_code_for_number(number)
+    number = e164_number(e164)
+    region = valid_e164_region(e164)
+    if number is None or region is None:  # not a number this vault stores: the general parser decides
+        number = phonenumbers.parse(e164, None)
+        region = phonenumbers.region_code_for_number(number)
     zones = tuple(z for z in timezone.time_zones_for_number(number) if z != _UNKNOWN_ZONE)
     return NumberFacts(region=region, subdivisions=_subdivisions(number, region), time_zones=zones)

@@ -1,65 +1,161 @@
-"""Bulk inserts on hot paths: one compiled statement, values bound once per distinct object.
+"""Bulk inserts on hot paths: one compiled statement per shape, values bound once per distinct object.
 
 SQLAlchemy's executemany runs every value through its type's bind processor (≈15 µs per
 datetime on SQLite). Here each column's processor runs once per distinct value object, which
-for batch writes (one `now` for the whole batch) removes almost all of that cost.
+for batch writes (one `now` for the whole batch) removes almost all of that cost. The statement
+is compiled once per table, columns, conflict target and dialect, and runs on the DBAPI cursor
+of the session's transaction; driver errors are re-raised as SQLAlchemy's, like `Prepared` does.
 """
 
 from __future__ import annotations
 
-from collections.abc import Mapping, Sequence
-from typing import Any
+import threading
+from collections.abc import Callable, Hashable, Mapping, Sequence
+from dataclasses import dataclass
+from operator import itemgetter
+from typing import Any, cast
 
 from sqlalchemy import Table, insert
 from sqlalchemy.dialects.postgresql import insert as pg_insert
 from sqlalchemy.dialects.sqlite import insert as sqlite_insert
-from sqlalchemy.orm import Session
+from sqlalchemy.engine import Dialect
+from sqlalchemy.exc import DBAPIError
+from sqlalchemy.types import TypeEngine
+from sqlmodel import Session
+
+from ._prepared import Tx, as_tx
 
 __all__ = ["bulk_insert"]
 
 
-def bulk_insert(
-    session: Session,
-    table: Table,
-    rows: Sequence[Mapping[str, Any]],
-    *,
-    ignore_conflicts_on: Sequence[str] | None = None,
-) -> int:
-    """INSERT many rows (all with the same keys); with `ignore_conflicts_on`, ON CONFLICT DO NOTHING.
+@dataclass(frozen=True, slots=True)
+class _Compiled:
+    sql: str
+    positional: bool
+    # For positional dialects, the index in the caller's column order of each placeholder, in order.
+    order: tuple[int, ...]
+    # (column index, type key, bind processor) for the columns whose type converts values before binding;
+    # columns of one type (created_at, updated_at) share the key, so a shared value is converted once.
+    processors: tuple[tuple[int, Hashable, Callable[[Any], Any]], ...]
 
-    Returns the number of rows inserted.
-    """
-    if not rows:
-        return 0
-    connection = session.connection()
-    dialect = connection.dialect
-    keys = list(rows[0])
+
+_CACHE: dict[tuple[Any, ...], _Compiled] = {}
+_CACHE_LOCK = threading.Lock()
+
+
+def _compiled(
+    table: Table, columns: tuple[str, ...], ignore_conflicts_on: tuple[str, ...] | None, dialect: Dialect
+) -> _Compiled:
+    key = (table, columns, ignore_conflicts_on, dialect.name, dialect.driver, dialect.paramstyle)
+    found = _CACHE.get(key)
+    if found is not None:
+        return found
     if ignore_conflicts_on is None:
         statement: Any = insert(table)
     elif dialect.name == "postgresql":
         statement = pg_insert(table).on_conflict_do_nothing(index_elements=list(ignore_conflicts_on))
     else:
         statement = sqlite_insert(table).on_conflict_do_nothing(index_elements=list(ignore_conflicts_on))
-    compiled = statement.compile(dialect=dialect, column_keys=keys)
-    processors = {key: table.c[key].type._cached_bind_processor(dialect) for key in keys}
+    compiled = statement.compile(dialect=dialect, column_keys=list(columns))
+    positions = {name: index for index, name in enumerate(columns)}
+    processors = tuple(
+        (index, _type_key(index, table.c[name].type), processor)
+        for index, name in enumerate(columns)
+        if (processor := table.c[name].type._cached_bind_processor(dialect)) is not None
+    )
+    result = _Compiled(
+        sql=compiled.string,
+        positional=bool(compiled.positional),
+        order=tuple(positions[name] for name in compiled.positiontup or ()),
+        processors=processors,
+    )
+    with _CACHE_LOCK:
+        _CACHE[key] = result
+    return result
 
-    memo: dict[str, tuple[object, object]] = {}
 
-    def bind(key: str, value: object) -> object:
-        processor = processors[key]
-        if processor is None or value is None or isinstance(value, bytes):
-            return value
-        seen = memo.get(key)
-        if seen is not None and seen[0] is value:
-            return seen[1]
-        out = processor(value)
-        memo[key] = (value, out)
-        return out
+def _type_key(index: int, column_type: TypeEngine[Any]) -> Hashable:
+    """Equal for columns whose types convert alike; a type without a cache key only matches its own column."""
+    key = column_type._static_cache_key
+    return key if isinstance(key, tuple) else index
 
-    if compiled.positional:
-        order = list(compiled.positiontup or ())
-        params: list[Any] = [tuple(bind(k, row[k]) for k in order) for row in rows]
+
+def bulk_insert(
+    unit: Session | Tx,
+    table: Table,
+    rows: Sequence[Mapping[str, Any]] | Sequence[tuple[Any, ...]],
+    *,
+    columns: Sequence[str] | None = None,
+    ignore_conflicts_on: Sequence[str] | None = None,
+) -> int:
+    """INSERT many rows; with `ignore_conflicts_on`, ON CONFLICT DO NOTHING. Returns the number inserted.
+
+    Rows are mappings with the same keys, or, when `columns` is given, tuples in that column order.
+    """
+    if not rows:
+        return 0
+    tuples: list[tuple[Any, ...]]
+    if columns is None:
+        mappings = cast(Sequence[Mapping[str, Any]], rows)
+        names = tuple(mappings[0])
+        pick = itemgetter(*names)
+        tuples = [pick(row) if len(names) > 1 else (pick(row),) for row in mappings]
     else:
-        params = [{k: bind(k, row[k]) for k in keys} for row in rows]
-    result = connection.exec_driver_sql(compiled.string, params)
-    return int(result.rowcount)
+        names = tuple(columns)
+        tuples = list(cast(Sequence[tuple[Any, ...]], rows))
+    tx = as_tx(unit)
+    plan = _compiled(table, names, tuple(ignore_conflicts_on) if ignore_conflicts_on else None, tx.dialect)
+    if plan.processors:
+        tuples = _bind(tuples, plan.processors)
+    params: list[Any]
+    if plan.positional:
+        order = plan.order
+        identity = order == tuple(range(len(names)))
+        params = tuples if identity else [tuple(row[i] for i in order) for row in tuples]
+    else:
+        params = [dict(zip(names, row, strict=True)) for row in tuples]
+    cursor = tx.dbapi.cursor()
+    try:
+        cursor.executemany(plan.sql, params)
+        return int(cursor.rowcount)
+    except tx.dialect.loaded_dbapi.Error as error:
+        raise DBAPIError.instance(
+            plan.sql, None, error, tx.dialect.loaded_dbapi.Error, hide_parameters=True, dialect=tx.dialect
+        ) from error
+    finally:
+        cursor.close()
+
+
+_UNCONVERTED = frozenset({bytes, type(None)})
+
+
+def _bind(
+    rows: list[tuple[Any, ...]], processors: tuple[tuple[int, Hashable, Callable[[Any], Any]], ...]
+) -> list[tuple[Any, ...]]:
+    """Run each processor once per distinct value object and type (drivers take bytes and None as they are)."""
+    converted: dict[tuple[Hashable, int], Any] = {}
+
+    def convert(kind: Hashable, processor: Callable[[Any], Any], value: Any) -> Any:
+        if type(value) in _UNCONVERTED:
+            return value
+        key = (kind, id(value))
+        if key not in converted:
+            converted[key] = processor(value)
+        return converted[key]
+
+    if len(rows) == 1:  # a single row (one registration, one event): transposing costs more than it saves
+        row = list(rows[0])
+        for index, kind, processor in processors:
+            row[index] = convert(kind, processor, row[index])
+        return [tuple(row)]
+    columns = list(zip(*rows, strict=True))
+    for index, kind, processor in processors:
+        values = columns[index]
+        if set(map(type, values)) <= _UNCONVERTED:
+            continue
+        # Batch rows mostly share one value object per converted column (`now`): a C-speed check finds that.
+        if len(set(map(id, values))) == 1:
+            columns[index] = (convert(kind, processor, values[0]),) * len(values)
+        else:
+            columns[index] = tuple(convert(kind, processor, value) for value in values)
+    return list(zip(*columns, strict=True))

@@ -120,10 +120,11 @@ class _Checkpointer(threading.Thread):
     def run(self) -> None:
         pooled = self._engine.raw_connection()
         pooled.detach()
+        connection: Any = pooled.dbapi_connection
         try:
             while not self._stopping.wait(self._interval):
                 try:
-                    pooled.dbapi_connection.execute("PRAGMA wal_checkpoint(PASSIVE)")
+                    connection.execute("PRAGMA wal_checkpoint(PASSIVE)")
                 except Exception:  # a failed pass is retried at the next tick; commits checkpoint as a backstop
                     _log.warning("background WAL checkpoint failed", exc_info=True)
         finally:

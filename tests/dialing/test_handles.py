@@ -111,3 +111,41 @@ def test_licence_missing_excludes_at_issuance_when_enforced(dial: Dialing) -> No
     assert dial.handles(campaign_id, [contact_id])["excluded"] == [
         {"contact_id": contact_id, "reason": "licence_missing"}
     ]
+
+
+def test_a_callee_who_refused_is_excluded_for_the_cool_off_even_after_consenting_again(
+    dial: Dialing, clock: FixedClock
+) -> None:
+    paris = "+33612345678"
+    campaign_id = dial.campaign()
+    clock.advance(timedelta(hours=7))  # Monday 12:00 in Paris, inside its calling hours
+    handle = dial.handle(campaign_id, dial.consent(paris, jurisdiction="FR"))
+    attempt_id = dial.authorize(handle)["attempt_id"]
+    dial.post("/v1/dial/outcome", {"attempt_id": attempt_id, "outcome": "opted_out"}, Role.GATEWAY)
+    clock.advance(timedelta(days=1))
+    dial.post("/v1/suppressions/remove", {"phone": paris, "reason": "entered_in_error"}, Role.PRIVACY)
+    contact_id = dial.consent(paris, jurisdiction="FR")
+    assert dial.handles(campaign_id, [contact_id])["excluded"] == [
+        {"contact_id": contact_id, "reason": "refusal_cooloff"}
+    ]
+
+
+def test_every_handle_of_a_batch_is_distinct(dial: Dialing) -> None:
+    ids = [dial.consent(f"+86139001390{i:02d}") for i in range(20)]
+    tokens = [h["handle"] for h in dial.handles(dial.campaign(), ids)["handles"]]
+    assert len(tokens) == 20 and len(set(tokens)) == 20
+    assert len({token[3:11] for token in tokens}) == 20
+
+
+def test_contact_ids_are_matched_exactly_whatever_they_contain(dial: Dialing) -> None:
+    odd = ['ct_"quoted"', "ct_back\\slash", "ct_ünïcødé", "ct_x' OR '1'='1", "[]", "null"]
+    issued = dial.handles(dial.campaign(), odd)
+    assert issued["excluded"] == [{"contact_id": c, "reason": "unknown_contact"} for c in odd]
+
+
+def test_a_batch_of_10000_contact_ids_is_answered_in_full(dial: Dialing) -> None:
+    contact_id = dial.consent()
+    unknown = [f"ct_unknown{i}" for i in range(9_999)]
+    issued = dial.handles(dial.campaign(), [*unknown[:5_000], contact_id, *unknown[5_000:]])
+    assert [h["contact_id"] for h in issued["handles"]] == [contact_id]
+    assert [e["contact_id"] for e in issued["excluded"]] == unknown

@@ -2,18 +2,23 @@
 
 from __future__ import annotations
 
+import base64
+import json
+import secrets
 from collections import Counter
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 from functools import lru_cache
 from typing import Any
 
 import phonenumbers
-from sqlalchemy import and_, func, or_, select, update
+from sqlalchemy import JSON, Boolean, ColumnElement, Text, and_, bindparam, cast, func, or_, select, type_coerce, update
+from sqlalchemy.engine import Dialect
+from sqlalchemy.types import NullType
 from sqlmodel import Session
 
-from ...crypto import TenantKeyring, new_token
+from ...crypto import TenantKeyring
 from ...errors import Conflict, NotFound
 from ...policy import (
     CALLER_LINE_NOT_REGISTERED,
@@ -28,7 +33,7 @@ from ...policy import (
     UnknownPurpose,
     decide,
 )
-from ...storage import bulk_insert
+from ...storage import Prepared, Tx, as_tx, bulk_insert
 from ...storage import tables as t
 from .._context import Actor, Vault
 from .._ids import new_id
@@ -42,10 +47,11 @@ __all__ = ["HANDLE_PREFIX", "IssuedHandles", "issue_handles", "revoke_handle"]
 
 HANDLE_PREFIX = "dh"
 HANDLE_BYTES = 24  # 192 random bits
+_TOKEN_CHARS = HANDLE_BYTES // 3 * 4
+assert HANDLE_BYTES % 3 == 0, "a handle's bytes must encode to base64 without padding"
 UNKNOWN_CONTACT = "unknown_contact"
 # Checked when the call is placed, not when the handle is issued.
 _DIAL_TIME_REASONS = frozenset({QUIET_HOURS, FREQUENCY_CAP, CALLER_LINE_NOT_REGISTERED, CALLER_LINE_NOT_WHITELISTED})
-_CHUNK = 2000
 
 
 @dataclass(slots=True)
@@ -100,11 +106,99 @@ def _region_needed(policy: PolicySet, purpose: Purpose, channel: str) -> tuple[b
     return consent or licences_needed(policy, everywhere), bool(everywhere.cooloffs)
 
 
-def _campaign(session: Session, tenant_id: str, campaign_id: str) -> Any:
-    c = t.campaigns.c
-    row = session.execute(
-        select(c.id, c.purpose, c.channel, c.status).where(c.id == campaign_id, c.tenant_id == tenant_id)
-    ).one_or_none()
+_c = t.campaigns.c
+_CAMPAIGN = Prepared(
+    select(_c.purpose, _c.channel, _c.status).where(_c.id == bindparam("campaign"), _c.tenant_id == bindparam("tenant"))
+)
+
+
+def _wanted(dialect: str) -> Any:
+    """The requested ids as a table, from one JSON array parameter: the statement is prepared once, whatever
+    the batch size."""
+    ids = bindparam("ids", type_=Text)
+    rows = func.json_array_elements_text(cast(ids, JSON)) if dialect == "postgresql" else func.json_each(ids)
+    return rows.table_valued("value").alias("wanted")
+
+
+def _mostly_true(dialect: str, condition: ColumnElement[bool]) -> ColumnElement[bool]:
+    """Tells SQLite (without statistics) that most rows match, so it looks each id up by its key instead of
+    scanning the tenant's whole index; PostgreSQL keeps statistics and has no such function."""
+    return func.likely(condition, type_=Boolean) if dialect == "sqlite" else condition
+
+
+# As the driver returns them: they key the decision memo, and are converted only for distinct values.
+_AS_STORED = NullType()
+
+
+def _contacts_query(dialect: str) -> Prepared:
+    ct, cs, sp = t.contacts.c, t.consent_states.c, t.suppressions.c
+    wanted = _wanted(dialect)
+    tenant = bindparam("tenant", type_=ct.tenant_id.type)
+    joined = (
+        wanted.join(t.contacts, ct.id == wanted.c.value)
+        .outerjoin(
+            t.consent_states, and_(cs.tenant_id == tenant, cs.contact_id == ct.id, cs.purpose == bindparam("purpose"))
+        )
+        .outerjoin(
+            t.suppressions,
+            and_(
+                sp.tenant_id == tenant,
+                sp.blind_index == ct.blind_index,
+                or_(sp.expires_at.is_(None), sp.expires_at > bindparam("now", type_=sp.expires_at.type)),
+            ),
+        )
+    )
+    stored = [
+        type_coerce(c, _AS_STORED).label(c.name) for c in (cs.channels, cs.given_at, cs.expires_at, cs.withdrawn_at)
+    ]
+    return Prepared(
+        select(ct.id, cs.status, *stored, sp.id.label("suppression_id"))
+        .select_from(joined)
+        .where(_mostly_true(dialect, ct.tenant_id == tenant))
+    )
+
+
+def _sealed_numbers_query(dialect: str) -> Prepared:
+    ct = t.contacts.c
+    wanted = _wanted(dialect)
+    return Prepared(
+        select(ct.id, ct.blind_index, ct.wrapped_dek, ct.phone_ct)
+        .select_from(wanted.join(t.contacts, ct.id == wanted.c.value))
+        .where(_mostly_true(dialect, ct.tenant_id == bindparam("tenant")))
+    )
+
+
+def _refusals_query(dialect: str) -> Prepared:
+    a = t.attempts.c
+    # An IN over the ids: each is looked up through the (tenant, contact, purpose) index.
+    return Prepared(
+        select(a.contact_id, func.max(a.outcome_at).label("at"))
+        .where(
+            a.tenant_id == bindparam("tenant"), a.contact_id.in_(select(_wanted(dialect).c.value)),
+            a.purpose == bindparam("purpose"),
+            or_(*(a.outcome == outcome for outcome in REFUSAL_OUTCOMES)), a.outcome_at.is_not(None),
+        )
+        .group_by(a.contact_id)
+    )  # fmt: skip
+
+
+_DIALECTS = ("sqlite", "postgresql")
+_CONTACTS = {dialect: _contacts_query(dialect) for dialect in _DIALECTS}
+_SEALED_NUMBERS = {dialect: _sealed_numbers_query(dialect) for dialect in _DIALECTS}
+_REFUSALS = {dialect: _refusals_query(dialect) for dialect in _DIALECTS}
+_HANDLE_COLUMNS = ("digest", "id", "tenant_id", "campaign_id", "contact_id", "created_at", "expires_at", "revoked_at")
+
+
+@lru_cache(maxsize=8)
+def _time_reader(dialect: Dialect) -> Callable[[Any], Any]:
+    """A stored timestamp as an aware datetime, by the conversion of the timestamp columns' (shared) type."""
+    processor = t.consent_states.c.given_at.type.dialect_impl(dialect).result_processor(dialect, None)
+    assert processor is not None
+    return processor
+
+
+def _campaign(tx: Tx, tenant_id: str, campaign_id: str) -> Any:
+    row = _CAMPAIGN.first(tx, {"campaign": campaign_id, "tenant": tenant_id})
     if row is None:
         raise NotFound("unknown campaign", code="campaign_not_found")
     if row.status != "open":
@@ -112,46 +206,20 @@ def _campaign(session: Session, tenant_id: str, campaign_id: str) -> Any:
     return row
 
 
-def _contacts(session: Session, tenant_id: str, purpose: str, ids: Sequence[str], now: datetime) -> list[Any]:
-    ct, cs, sp = t.contacts.c, t.consent_states.c, t.suppressions.c
-    joined = t.contacts.outerjoin(
-        t.consent_states, and_(cs.tenant_id == tenant_id, cs.contact_id == ct.id, cs.purpose == purpose)
-    ).outerjoin(
-        t.suppressions,
-        and_(
-            sp.tenant_id == tenant_id,
-            sp.blind_index == ct.blind_index,
-            or_(sp.expires_at.is_(None), sp.expires_at > now),
-        ),
-    )
-    query = select(
-        ct.id, ct.blind_index, ct.wrapped_dek, ct.phone_ct,
-        cs.status, cs.channels, cs.given_at, cs.expires_at, cs.withdrawn_at, sp.id.label("suppression_id"),
-    ).select_from(joined)  # fmt: skip
-    rows: list[Any] = []
-    for start in range(0, len(ids), _CHUNK):
-        chunk = ids[start : start + _CHUNK]
-        rows.extend(session.execute(query.where(ct.tenant_id == tenant_id, ct.id.in_(chunk))).all())
-    return rows
+def _by_id(rows: list[Any]) -> dict[str, Any]:
+    return {row.id: row for row in rows}
 
 
-def _last_refusals(session: Session, tenant_id: str, purpose: str, ids: Sequence[str]) -> dict[str, datetime]:
-    a = t.attempts.c
-    out: dict[str, datetime] = {}
-    for start in range(0, len(ids), _CHUNK):
-        chunk = ids[start : start + _CHUNK]
-        out.update(
-            (contact_id, at)
-            for contact_id, at in session.execute(
-                select(a.contact_id, func.max(a.outcome_at))
-                .where(
-                    a.tenant_id == tenant_id, a.purpose == purpose, a.contact_id.in_(chunk),
-                    a.outcome.in_(REFUSAL_OUTCOMES), a.outcome_at.is_not(None),
-                )
-                .group_by(a.contact_id)
-            )
-        )  # fmt: skip
-    return out
+def _new_tokens(count: int) -> list[str]:
+    """`count` handles, each of HANDLE_BYTES from the OS CSPRNG, drawn in one read: as `new_token` makes them,
+    since a whole number of 3-byte groups encodes to base64 without padding and with aligned boundaries."""
+    text = base64.urlsafe_b64encode(secrets.token_bytes(HANDLE_BYTES * count)).decode("ascii")
+    return [f"{HANDLE_PREFIX}_{text[start : start + _TOKEN_CHARS]}" for start in range(0, len(text), _TOKEN_CHARS)]
+
+
+def _refusal_reason(policy: PolicySet, facts: DialFacts, now: datetime) -> str | None:
+    """The first reason the contact may not be given a handle, leaving out what is checked when dialing."""
+    return next((r for r in decide(policy, facts, now).reasons if r not in _DIAL_TIME_REASONS), None)
 
 
 def issue_handles(
@@ -160,13 +228,17 @@ def issue_handles(
     """Handles for the contacts that may be called for the campaign's purpose (the time window and the
     frequency caps are checked when the call is placed); the others are excluded with the reason."""
     tenant_id = actor.tenant_id
-    campaign = _campaign(session, tenant_id, campaign_id)
-    keyring = vault.keyrings.get(session, tenant_id)
-    policy = vault.policies.for_tenant(session, tenant_id)
+    tx = as_tx(session)
+    dialect = tx.dialect.name
+    campaign = _campaign(tx, tenant_id, campaign_id)
+    keyring = vault.keyrings.get(tx, tenant_id)
+    policy = vault.policies.for_tenant(tx, tenant_id)
     expires_at = now + timedelta(seconds=vault.settings.handle_ttl_seconds)
     result = IssuedHandles(campaign_id, expires_at)
     wanted = list(dict.fromkeys(contact_ids))
-    rows = {r.id: r for r in _contacts(session, tenant_id, campaign.purpose, wanted, now)}
+    ids = json.dumps(wanted)
+    scope = {"ids": ids, "tenant": tenant_id, "purpose": campaign.purpose}
+    rows = _by_id(_CONTACTS[dialect].all(tx, {**scope, "now": now}))
     try:
         purpose = policy.purpose(campaign.purpose)
     except UnknownPurpose:
@@ -174,18 +246,25 @@ def issue_handles(
 
     # Where the callee is matters at issuance only for rules checked here: a jurisdiction's consent
     # requirement (for purposes whose legal basis is not consent), refusal cool-offs (only for callees
-    # who refused) and licences (when enforced). Otherwise no number is decrypted at all.
+    # who refused) and licences (when enforced). Otherwise no number is read, let alone decrypted.
     for_all, for_refusals = _region_needed(policy, purpose, campaign.channel) if purpose else (False, False)
     refusals: dict[str, datetime] = {}
     if for_refusals and rows:
-        refusals = _last_refusals(session, tenant_id, campaign.purpose, list(rows))
+        refusals = {row.contact_id: row.at for row in _REFUSALS[dialect].all(tx, scope)}
+    sealed: dict[str, Any] = {}
+    if for_all or refusals:
+        located = ids if for_all else json.dumps(list(refusals))
+        sealed = _by_id(_SEALED_NUMBERS[dialect].all(tx, {"ids": located, "tenant": tenant_id}))
     licences: tuple[LicenceFact, ...] = ()
     if for_all and licences_needed(policy, _everywhere(policy, purpose, campaign.channel)):
-        licences = licence_facts(session, tenant_id)
+        licences = licence_facts(tx, tenant_id)
     nowhere: tuple[str | None, frozenset[str]] = (None, frozenset())
 
-    digest = keyring.handle_digest
-    inserts: list[dict[str, Any]] = []
+    # The decision is a pure function of these facts, and a batch's contacts mostly share them (consents
+    # captured together, no refusal, callees of one region): each distinct combination is decided once.
+    decided: dict[tuple[Any, ...], str | None] = {}
+    read_time = _time_reader(tx.dialect)
+    callable_ids: list[str] = []
     for contact_id in wanted:
         row = rows.get(contact_id)
         if row is None:
@@ -194,30 +273,39 @@ def issue_handles(
         if purpose is None:
             result.excluded.append((contact_id, UNKNOWN_PURPOSE))
             continue
-        needs_region = for_all or contact_id in refusals
-        region, subdivisions = _callee_jurisdiction(policy, keyring, row) if needs_region else nowhere
-        facts = DialFacts(
-            purpose=campaign.purpose, channel=campaign.channel, handle_state="valid", campaign_open=True,
-            contact_erased=False, suppressed=row.suppression_id is not None,
-            consent=consent_fact(row.status, row.channels, row.given_at, row.expires_at, row.withdrawn_at),
-            callee_region=region, callee_subdivisions=subdivisions, callee_time_zones=(), attempt_times=(),
-            last_refusal_at=refusals.get(contact_id), caller_line=None, licences=licences,
-        )  # fmt: skip
-        reasons = [r for r in decide(policy, facts, now).reasons if r not in _DIAL_TIME_REASONS]
-        if reasons:
-            result.excluded.append((contact_id, reasons[0]))
-            continue
-        token = new_token(HANDLE_PREFIX, HANDLE_BYTES)
+        number = sealed.get(contact_id)
+        region, subdivisions = _callee_jurisdiction(policy, keyring, number) if number is not None else nowhere
+        refused = refusals.get(contact_id)
+        suppressed = row.suppression_id is not None
+        key = (row.status, row.channels, row.given_at, row.expires_at, row.withdrawn_at, suppressed, region,
+               subdivisions, refused)  # fmt: skip
+        if key in decided:
+            reason = decided[key]
+        else:
+            consent = consent_fact(
+                row.status, json.loads(row.channels) if row.channels is not None else None,
+                read_time(row.given_at), read_time(row.expires_at), read_time(row.withdrawn_at),
+            )  # fmt: skip
+            facts = DialFacts(
+                purpose=campaign.purpose, channel=campaign.channel, handle_state="valid", campaign_open=True,
+                contact_erased=False, suppressed=suppressed, consent=consent, callee_region=region,
+                callee_subdivisions=subdivisions, callee_time_zones=(), attempt_times=(), last_refusal_at=refused,
+                caller_line=None, licences=licences,
+            )  # fmt: skip
+            reason = decided[key] = _refusal_reason(policy, facts, now)
+        if reason is None:
+            callable_ids.append(contact_id)
+        else:
+            result.excluded.append((contact_id, reason))
+
+    digest = keyring.handle_digest
+    inserts: list[tuple[Any, ...]] = []
+    for contact_id, token in zip(callable_ids, _new_tokens(len(callable_ids)), strict=True):
         result.handles.append((contact_id, token))
-        inserts.append(
-            {
-                "digest": digest(token), "id": new_id("hd"), "tenant_id": tenant_id, "campaign_id": campaign_id,
-                "contact_id": contact_id, "created_at": now, "expires_at": expires_at, "revoked_at": None,
-            }
-        )  # fmt: skip
-    bulk_insert(session, t.dial_handles, inserts)
+        inserts.append((digest(token), new_id("hd"), tenant_id, campaign_id, contact_id, now, expires_at, None))
+    bulk_insert(session, t.dial_handles, inserts, columns=_HANDLE_COLUMNS)
     record_event(
-        session, keyring, actor, "dial.handles_issued", now, target_type="campaign", target_id=campaign_id,
+        tx, keyring, actor, "dial.handles_issued", now, target_type="campaign", target_id=campaign_id,
         details={
             "requested": len(contact_ids), "issued": len(result.handles), "excluded": len(result.excluded),
             "excluded_by_reason": dict(Counter(reason for _, reason in result.excluded)),

@@ -102,6 +102,7 @@ PUBLIC = {
         "Tx",
         "as_tx",
         "bulk_insert",
+        "canonical_json",
         "create_schema",
         "schema_is_current",
         "tables",

@@ -10,13 +10,13 @@ from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import bindparam, insert, select, update
+from sqlalchemy import Text, bindparam, insert, select, update
 from sqlalchemy.exc import SQLAlchemyError
 from sqlmodel import Session
 
 from ..crypto import DecryptionError, KeyFamily, TenantKeyring, constant_time_equal
 from ..errors import AuditWriteFailed
-from ..storage import Prepared, Tx
+from ..storage import Prepared, Tx, canonical_json
 from ..storage import tables as t
 from ..storage.tables import AuditEntry, AuditHead
 from ._context import Actor
@@ -52,9 +52,8 @@ def _entry_hash(prev_hash: bytes, payload: bytes) -> bytes:
     return hashlib.sha256(prev_hash + payload).digest()
 
 
-def _refuse_number_like(details: Mapping[str, Any] | None, *values: str | None) -> None:
-    text = json.dumps(details, ensure_ascii=False) if details else ""
-    for candidate in (text, *values):
+def _refuse_number_like(*values: str | None) -> None:
+    for candidate in values:
         if candidate and _NUMBER_LIKE.search(candidate):
             raise AuditWriteFailed()
 
@@ -65,7 +64,12 @@ _HEAD_FOR_UPDATE = Prepared(
     .where(t.audit_heads.c.tenant_id == bindparam("tenant"))
     .with_for_update()
 )
-_INSERT_ENTRY = Prepared(insert(t.audit_entries))
+# `details` is bound as the canonical JSON text already checked for number-like runs (JSONText's form).
+_INSERT_ENTRY = Prepared(
+    insert(t.audit_entries).values(
+        {c.name: bindparam(c.name, type_=Text() if c.name == "details" else c.type) for c in t.audit_entries.c}
+    )
+)
 _MOVE_HEAD = Prepared(
     update(t.audit_heads)
     .where(t.audit_heads.c.tenant_id == bindparam("tenant"))
@@ -92,7 +96,8 @@ def record_event(
     """Append one entry in the caller's transaction; if it cannot be written the action fails too."""
     actor_id = actor if isinstance(actor, str) else f"{actor.role}:{actor.key_id}"
     tenant_id = keyring.tenant_id
-    _refuse_number_like(details, target_id, reason, action)
+    details_json = canonical_json(dict(details)) if details else None
+    _refuse_number_like(details_json, target_id, reason, action)
     try:
         head = _HEAD_FOR_UPDATE.first(unit, {"tenant": tenant_id})
         if head is None:
@@ -106,7 +111,7 @@ def record_event(
         _INSERT_ENTRY.run(unit, {
             "tenant_id": tenant_id, "seq": seq, "at": now, "actor": actor_id, "action": action,
             "target_type": target_type, "target_id": target_id, "reason": reason,
-            "details": dict(details) if details else None, "prev_hash": head.entry_hash, "entry_hash": entry_hash,
+            "details": details_json, "prev_hash": head.entry_hash, "entry_hash": entry_hash,
             "mac": keyring.audit_mac(entry_hash, key_version), "key_version": key_version,
         })  # fmt: skip
         _MOVE_HEAD.run(unit, {"tenant": tenant_id, "seq": seq, "entry_hash": entry_hash})

@@ -5,6 +5,7 @@ from ._bulk import bulk_insert
 from ._database import Database, DatabaseUnavailable
 from ._prepared import Prepared, Tx, as_tx
 from ._schema import create_schema, schema_is_current, upgrade_schema
+from ._types import canonical_json
 
 __all__ = [
     "Database",
@@ -13,6 +14,7 @@ __all__ = [
     "Tx",
     "as_tx",
     "bulk_insert",
+    "canonical_json",
     "create_schema",
     "schema_is_current",
     "tables",

@@ -11,7 +11,12 @@ from sqlalchemy import DateTime, Text
 from sqlalchemy.engine import Dialect
 from sqlalchemy.types import TypeDecorator
 
-__all__ = ["JSONText", "UTCDateTime"]
+__all__ = ["JSONText", "UTCDateTime", "canonical_json"]
+
+
+def canonical_json(value: Any) -> str:
+    """The text JSONText stores: sorted keys, no spaces, UTF-8 kept."""
+    return json.dumps(value, separators=(",", ":"), sort_keys=True, ensure_ascii=False)
 
 
 class UTCDateTime(TypeDecorator[datetime]):
@@ -66,7 +71,7 @@ class JSONText(TypeDecorator[Any]):
     def process_bind_param(self, value: Any, dialect: Dialect) -> str | None:
         if value is None:
             return None
-        return json.dumps(value, separators=(",", ":"), sort_keys=True, ensure_ascii=False)
+        return canonical_json(value)
 
     def process_result_value(self, value: str | None, dialect: Dialect) -> Any:
         return None if value is None else json.loads(value)

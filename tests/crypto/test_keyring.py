@@ -89,6 +89,16 @@ def test_blind_index_is_deterministic_per_tenant_and_differs_between_tenants() -
     assert keyring_a.blind_index("+8613800138000") != keyring_b.blind_index("+8613800138000")
 
 
+def test_handle_digest_is_the_hmac_of_the_handle_under_the_handle_key() -> None:
+    material = bytes(range(32, 64))
+    keys = {f: [VersionedKey(1, SecretBytes(os.urandom(32)))] for f in KeyFamily}
+    keys[KeyFamily.HANDLE_DIGEST] = [VersionedKey(1, SecretBytes(material))]
+    keyring = TenantKeyring("tn_a", keys)
+    for handle in ("dh_abc", "dh_" + "x" * 32):
+        expected = hmac.new(material, b"handle:" + handle.encode(), hashlib.sha256).digest()
+        assert keyring.handle_digest(handle) == expected
+
+
 def test_blind_index_is_the_hmac_of_the_number_under_the_index_key() -> None:
     material = bytes(range(32))
     keys = {f: [VersionedKey(1, SecretBytes(os.urandom(32)))] for f in KeyFamily}

@@ -27,7 +27,7 @@ from ._envelope import (
     seal_with,
 )
 from ._errors import DecryptionError
-from ._primitives import BlindIndexer, keyed_digest
+from ._primitives import BLIND_LABEL, KeyedDigester, keyed_digest
 from ._secret import SecretBytes
 from ._signing import jws_sign, public_jwk
 
@@ -80,7 +80,8 @@ class TenantKeyring:
             version: AESGCM(material.reveal()) for version, material in self._keys[KeyFamily.CONTACT_DEK_WRAP].items()
         }
         self._wrap_header = envelope_header(self._current[KeyFamily.CONTACT_DEK_WRAP])
-        self._blind_indexer = BlindIndexer(self._current_key(KeyFamily.BLIND_INDEX))
+        self._blind_indexer = KeyedDigester(self._current_key(KeyFamily.BLIND_INDEX), BLIND_LABEL)
+        self._handle_digester = KeyedDigester(self._current_key(KeyFamily.HANDLE_DIGEST), b"handle:")
         self._dek_aad = associated_data("dek", tenant_id)
         self._field_aad = associated_data("field", tenant_id)
 
@@ -157,7 +158,7 @@ class TenantKeyring:
         return self._blind_indexer(e164)
 
     def handle_digest(self, token: str) -> bytes:
-        return keyed_digest(self._current_key(KeyFamily.HANDLE_DIGEST), token, label="handle")
+        return self._handle_digester(token)
 
     def audit_mac(self, data: bytes, version: int | None = None) -> bytes:
         family = KeyFamily.AUDIT_MAC

@@ -110,3 +110,16 @@ def test_background_checkpoints_copy_committed_rows_into_the_database_file(datab
             time.sleep(0.01)
     finally:
         database.stop_checkpoints()
+
+
+@pytest.mark.sqlite_only(reason="inspects the SQLite WAL file")
+def test_truncating_the_wal_succeeds_while_background_checkpoints_run(database: Database) -> None:
+    database.start_checkpoints(interval=0.001)
+    try:
+        for i in range(20):
+            with database.write_tx() as tx:
+                _INSERT.run(tx, _row(f"p{i}"))
+            assert database.truncate_wal()
+            assert Path(f"{database.engine.url.database}-wal").stat().st_size == 0
+    finally:
+        database.stop_checkpoints()

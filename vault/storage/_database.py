@@ -17,6 +17,7 @@ from __future__ import annotations
 
 import logging
 import threading
+import time
 from collections.abc import Iterator
 from contextlib import contextmanager
 from typing import Any
@@ -111,10 +112,11 @@ WRITE_WAIT_SECONDS = 10.0
 class _Checkpointer(threading.Thread):
     """Runs passive WAL checkpoints on its own connection: they never block readers or writers."""
 
-    def __init__(self, engine: Engine, interval: float) -> None:
+    def __init__(self, engine: Engine, interval: float, lock: threading.Lock) -> None:
         super().__init__(name="dialvault-wal-checkpoint", daemon=True)
         self._engine = engine
         self._interval = interval
+        self._lock = lock
         self._stopping = threading.Event()
 
     def run(self) -> None:
@@ -124,7 +126,8 @@ class _Checkpointer(threading.Thread):
         try:
             while not self._stopping.wait(self._interval):
                 try:
-                    connection.execute("PRAGMA wal_checkpoint(PASSIVE)")
+                    with self._lock:
+                        connection.execute("PRAGMA wal_checkpoint(PASSIVE)")
                 except Exception:  # a failed pass is retried at the next tick; commits checkpoint as a backstop
                     _log.warning("background WAL checkpoint failed", exc_info=True)
         finally:
@@ -174,6 +177,7 @@ class Database:
         self._write_engine = self.engine.execution_options(dialvault_write=True)
         self._thread_readers = threading.local()
         self._checkpointer: _Checkpointer | None = None
+        self._checkpoint_lock = threading.Lock()  # one checkpoint at a time: a second one would fail as busy
         self._readers: list[Any] = []
         self._readers_lock = threading.Lock()
 
@@ -274,8 +278,28 @@ class Database:
         Otherwise the commit that crosses SQLite's auto-checkpoint threshold does it, fsync included, on the
         request path: the tail latency of a server. (The threshold stays as a backstop for write bursts.)"""
         if self.is_sqlite and self._checkpointer is None:
-            self._checkpointer = _Checkpointer(self.engine, interval)
+            self._checkpointer = _Checkpointer(self.engine, interval, self._checkpoint_lock)
             self._checkpointer.start()
+
+    def truncate_wal(self, attempts: int = 50) -> bool:
+        """SQLite: copy the whole WAL into the database and truncate it to zero bytes (after erasures, so no
+        erased ciphertext stays in the log). A reader in the middle of a statement makes a pass fail: retried
+        `attempts` times, 10 ms apart. False if it never succeeded, or on PostgreSQL."""
+        if not self.is_sqlite:
+            return False
+        pooled = self.engine.raw_connection()
+        connection: Any = pooled.dbapi_connection
+        try:
+            for attempt in range(attempts):
+                if attempt:
+                    time.sleep(0.01)
+                with self._checkpoint_lock:
+                    busy, _, _ = connection.execute("PRAGMA wal_checkpoint(TRUNCATE)").fetchone()
+                if busy == 0:
+                    return True
+            return False
+        finally:
+            pooled.close()
 
     def stop_checkpoints(self) -> None:
         if self._checkpointer is not None:

@@ -194,16 +194,5 @@ def is_erased_handle(session: Session, tenant_id: str, digest: bytes) -> bool:
 
 
 def checkpoint_store(database: Database) -> bool:
-    """After erasures, move the WAL into the (secure-deleted) database and truncate it. SQLite only;
-    best effort: a concurrent reader can keep old frames alive until the next checkpoint."""
-    if not database.is_sqlite:
-        return False
-    raw = database.engine.raw_connection()
-    try:
-        cursor = raw.cursor()
-        cursor.execute("PRAGMA wal_checkpoint(TRUNCATE)")
-        busy = cursor.fetchone()
-        cursor.close()
-    finally:
-        raw.close()
-    return bool(busy is not None and busy[0] == 0)
+    """After erasures, move the WAL into the (secure-deleted) database and truncate it. SQLite only."""
+    return database.truncate_wal()

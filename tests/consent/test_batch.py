@@ -57,6 +57,32 @@ def test_batch_writes_one_audit_entry_with_counts(client: TestClient, acme: Tena
     assert details == {"given": 3, "renewed": 0, "duplicates": 0, "rejected": 0}
 
 
+def test_a_number_new_to_the_vault_named_twice_in_a_batch_is_given_then_renewed(
+    client: TestClient, acme: TenantKeys, vault: Vault
+) -> None:
+    body = {"items": [consent_body(phone="+8613800138001"), consent_body(phone="+8613800138001")]}
+    client.post("/v1/consents/batch", json=body, headers=acme.headers(Role.CAPTURE))
+    with vault.database.read() as session:
+        details = session.execute(
+            select(t.audit_entries.c.details).where(t.audit_entries.c.action == "consents.captured")
+        ).scalar_one()
+        states = session.execute(select(func.count()).select_from(t.consent_states)).scalar_one()
+    assert (details["given"], details["renewed"], states) == (1, 1, 1)
+
+
+def test_a_batch_renews_the_grants_of_numbers_already_held(client: TestClient, acme: TenantKeys, vault: Vault) -> None:
+    body = {"items": [consent_body(phone=f"+86138001380{i:02d}") for i in range(3)]}
+    client.post("/v1/consents/batch", json=body, headers=acme.headers(Role.CAPTURE))
+    again = client.post("/v1/consents/batch", json=body, headers=acme.headers(Role.CAPTURE))
+    assert again.json()["granted"] == 3
+    with vault.database.read() as session:
+        renewed = session.execute(
+            select(func.count()).select_from(t.consent_events).where(t.consent_events.c.event_type == "renewed")
+        ).scalar_one()
+        states = session.execute(select(func.count()).select_from(t.consent_states)).scalar_one()
+    assert (renewed, states) == (3, 3)
+
+
 def test_batch_over_5000_items_is_422(client: TestClient, acme: TenantKeys) -> None:
     body = {"items": [consent_body()] * 5001}
     assert client.post("/v1/consents/batch", json=body, headers=acme.headers(Role.CAPTURE)).status_code == 422

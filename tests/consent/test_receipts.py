@@ -6,11 +6,13 @@ from typing import Any
 
 import pytest
 from fastapi.testclient import TestClient
+from sqlalchemy import select, update
 
 from tests.conftest import START, TenantKeys
 from tests.consent.conftest import PHONE, consent_body
 from vault.crypto import SignatureError, jws_verify
-from vault.services import Role
+from vault.services import Role, Vault
+from vault.storage import tables as t
 
 pytestmark = pytest.mark.usefixtures("notice")
 
@@ -76,3 +78,66 @@ def test_another_tenants_receipt_is_404(client: TestClient, acme: TenantKeys, gl
 def test_dialer_cannot_read_receipts(client: TestClient, acme: TenantKeys) -> None:
     captured = _capture(client, acme)
     assert client.get(f"/v1/receipts/{captured['receipt_id']}", headers=acme.headers(Role.DIALER)).status_code == 403
+
+
+def test_every_read_of_a_receipt_gives_the_same_token(client: TestClient, acme: TenantKeys) -> None:
+    captured = _capture(client, acme)
+    reads = [
+        client.get(f"/v1/receipts/{captured['receipt_id']}", headers=acme.headers(Role.CAPTURE)).json()["jws"]
+        for _ in range(2)
+    ]
+    assert reads[0] == reads[1]
+
+
+def _stored(vault: Vault, receipt_id: str) -> Any:
+    with vault.database.read() as session:
+        return session.execute(select(t.receipts).where(t.receipts.c.id == receipt_id)).one()
+
+
+def test_a_stored_receipt_edited_in_the_database_is_refused(client: TestClient, acme: TenantKeys, vault: Vault) -> None:
+    receipt_id = _capture(client, acme)["receipt_id"]
+    edited = _stored(vault, receipt_id).payload.replace('"EXPLICIT"', '"IMPLIED"')
+    with vault.database.write() as session:
+        session.execute(update(t.receipts).where(t.receipts.c.id == receipt_id).values(payload=edited))
+    response = client.get(f"/v1/receipts/{receipt_id}", headers=acme.headers(Role.CAPTURE))
+    assert response.status_code == 500
+    assert response.json()["error"]["code"] == "receipt_integrity_failed"
+
+
+def test_a_stored_receipt_moved_to_another_row_is_refused(client: TestClient, acme: TenantKeys, vault: Vault) -> None:
+    first = _capture(client, acme)["receipt_id"]
+    second = client.post("/v1/consents", json=consent_body(purpose="survey"), headers=acme.headers(Role.CAPTURE))
+    moved = _stored(vault, first)
+    with vault.database.write() as session:
+        session.execute(
+            update(t.receipts)
+            .where(t.receipts.c.id == second.json()["receipt_id"])
+            .values(payload=moved.payload, mac=moved.mac, mac_key_version=moved.mac_key_version)
+        )
+    response = client.get(f"/v1/receipts/{second.json()['receipt_id']}", headers=acme.headers(Role.CAPTURE))
+    assert response.json()["error"]["code"] == "receipt_integrity_failed"
+
+
+def test_text_fields_that_look_like_template_markers_are_kept_verbatim(client: TestClient, acme: TenantKeys) -> None:
+    odd = "\ue000termination\ue000"
+    body = {"items": [consent_body(language=odd), consent_body(phone="+8613800138009", language=odd)]}
+    results = client.post("/v1/consents/batch", json=body, headers=acme.headers(Role.CAPTURE)).json()["results"]
+    jwks = client.get("/v1/.well-known/jwks.json").json()
+    for result in results:
+        response = client.get(f"/v1/receipts/{result['receipt_id']}", headers=acme.headers(Role.CAPTURE)).json()
+        assert response["receipt"]["language"] == odd
+        assert response["receipt"]["piiPrincipalId"] == result["contact_id"]
+        assert jws_verify(response["jws"], jwks) == response["receipt"]
+
+
+def test_a_receipt_signed_when_captured_is_served_as_signed(client: TestClient, acme: TenantKeys, vault: Vault) -> None:
+    with vault.database.write() as session:
+        jws = vault.keyrings.get(session, acme.tenant_id).sign({"consentReceiptID": "rc_signedatcapture"})
+        session.execute(
+            t.receipts.insert().values(
+                id="rc_signedatcapture", tenant_id=acme.tenant_id, consent_event_id="ce_x", contact_id="ct_x",
+                jws=jws, created_at=START,
+            )
+        )  # fmt: skip
+    response = client.get("/v1/receipts/rc_signedatcapture", headers=acme.headers(Role.CAPTURE)).json()
+    assert response == {"receipt": {"consentReceiptID": "rc_signedatcapture"}, "jws": jws}

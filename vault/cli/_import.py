@@ -8,9 +8,11 @@ a consent import skips the rows already loaded (each row carries a deterministic
 from __future__ import annotations
 
 import csv
+import gc
 import os
 import time
 from collections.abc import Callable, Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import IO, Annotated, Any
@@ -31,6 +33,7 @@ __all__ = ["register"]
 suppress_app = typer.Typer(help="the internal do-not-call list", no_args_is_help=True)
 
 _WAL_PAGES = 262_144  # 1 GiB of 4 KiB pages at most between checkpoints during an import
+_CACHE_KIB = 65_536  # the import connection's page cache: bounded, whatever the file's size
 RejectFile = Annotated[
     Path | None, typer.Option("--reject-file", help="CSV of rejected rows (default FILE.rejects.csv)")
 ]
@@ -145,7 +148,7 @@ def _rows(path: Path) -> tuple[list[str], Iterator[tuple[int, list[str]]], _Sour
 def _chunks(rows: Iterator[tuple[int, list[str]]], size: int) -> Iterator[list[tuple[int, list[str]]]]:
     batch: list[tuple[int, list[str]]] = []
     for line, values in rows:
-        if not any(v.strip() for v in values):
+        if not "".join(values).strip():  # a blank line, or only empty cells
             continue
         batch.append((line, values))
         if len(batch) >= size:
@@ -159,7 +162,7 @@ def import_consents(
     file: Annotated[Path, typer.Argument(help="CSV: phone, region, purpose, channels, notice_id, ...")],
     tenant: TenantName = None,
     reject_file: RejectFile = None,
-    batch_size: BatchSize = 2000,
+    batch_size: BatchSize = 5000,
     data_dir: DataDir = None,
     database_url: DatabaseUrl = None,
 ) -> None:
@@ -184,7 +187,7 @@ def _stream_batches(
 ) -> None:
     """Stream a CSV in batches with a progress bar; bad rows go to the reject file; a summary at the end."""
     _, size = _open_csv(file)
-    with _progress() as progress:
+    with _progress() as progress, _long_lived_heap():
         task = progress.add_task(label, total=max(size, 1), rows=0, rate=0.0)
         header, rows, source, handle = _rows(file)
         absent = missing(header)
@@ -217,6 +220,24 @@ def _stream_batches(
     vault.database.dispose()
 
 
+@contextmanager
+def _long_lived_heap() -> Iterator[None]:
+    """The garbage collector, tuned for a run that allocates millions of short-lived objects.
+
+    What is alive at the start (modules, phone metadata, policies) is frozen out of collections, and the
+    collector runs every 50,000 allocations instead of 700: collections were ~10% of an import's time.
+    """
+    gc.collect()
+    gc.freeze()
+    threshold = gc.get_threshold()
+    gc.set_threshold(50_000, 20, 20)
+    try:
+        yield
+    finally:
+        gc.set_threshold(*threshold)
+        gc.unfreeze()
+
+
 def _load_consent_batch(
     vault: Vault, actor: Actor, header: list[str], chunk: list[tuple[int, list[str]]], rejects: _Rejects, tally: _Tally
 ) -> None:
@@ -227,11 +248,11 @@ def _load_consent_batch(
         if len(values) != width:
             bad_shape.append((line, values))
         else:
-            rows.append(ImportRow(line, dict(zip(header, values, strict=True))))
+            rows.append(ImportRow(line, values))
     by_line = dict(chunk)
     with vault.database.write() as session:
-        _defer_checkpoints(vault, session)
-        outcomes = import_batch(session, vault, actor, rows, vault.clock.now()) if rows else []
+        _tune_for_import(vault, session)
+        outcomes = import_batch(session, vault, actor, header, rows, vault.clock.now()) if rows else []
         # Rejects reach the disk before the batch commits: a failure here rolls the batch back.
         for line, values in bad_shape:
             rejects.write(line, "wrong_column_count", values)
@@ -250,17 +271,16 @@ def _load_consent_batch(
             tally.rejected += 1
 
 
-def _defer_checkpoints(vault: Vault, session: Session) -> None:
-    """SQLite: no WAL checkpoint after every batch (each one rewrites and syncs the pages); one at the end."""
-    if vault.database.is_sqlite:
-        session.connection().exec_driver_sql(f"PRAGMA wal_autocheckpoint={_WAL_PAGES}")
+def _tune_for_import(vault: Vault, session: Session) -> None:
+    """SQLite: no WAL checkpoint after every batch (each one rewrites and syncs the pages), and a page cache
+    that holds a batch's index pages (inserts at random places in large indexes otherwise read them again).
 
-
-def _checkpoint(vault: Vault) -> None:
+    SQLite checkpoints once, when the import closes the database.
+    """
     if vault.database.is_sqlite:
-        with vault.database.engine.connect() as connection:
-            connection.exec_driver_sql("PRAGMA wal_autocheckpoint=1000")
-            connection.exec_driver_sql("PRAGMA wal_checkpoint(TRUNCATE)")
+        connection = session.connection()
+        connection.exec_driver_sql(f"PRAGMA wal_autocheckpoint={_WAL_PAGES}")
+        connection.exec_driver_sql(f"PRAGMA cache_size=-{_CACHE_KIB}")
 
 
 def _summary(tally: _Tally, rejects: _Rejects) -> None:
@@ -321,7 +341,7 @@ def suppress_import(
         reject_file,
         batch_size,
         "suppressing",
-        lambda header: [c for c in ("phone",) if c not in header],
+        _missing_phone,
         load,
     )
 

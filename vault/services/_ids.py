@@ -4,12 +4,32 @@ from __future__ import annotations
 
 import os
 import string
+from datetime import datetime
 
-__all__ = ["new_id"]
+__all__ = ["new_id", "new_sorted_ids"]
 
 _LENGTH = 20  # 20 letters from 26, ~94 bits: the 256→26 fold leaves each letter within 10/256 vs 9/256
 _TO_LETTERS = bytes(ord(string.ascii_lowercase[b % 26]) for b in range(256))
+_TIME_LETTERS = 7  # seconds since the epoch in base 26: in order until the year 2224
+_RANDOM_LETTERS = _LENGTH - _TIME_LETTERS  # ~61 bits
 
 
 def new_id(prefix: str) -> str:
     return prefix + "_" + os.urandom(_LENGTH).translate(_TO_LETTERS).decode("ascii")
+
+
+def new_sorted_ids(prefix: str, now: datetime, count: int) -> list[str]:
+    """`count` ids that sort by creation second, then at random: inserts land at the end of an index.
+
+    Random ids scatter a batch's inserts over every page of an index, and each page touched is written
+    to the WAL at commit; for append-only records whose time is no secret (consent events, receipts)
+    that write amplification dominated batch capture.
+    """
+    seconds = int(now.timestamp())
+    letters = []
+    for _ in range(_TIME_LETTERS):
+        seconds, digit = divmod(seconds, 26)
+        letters.append(string.ascii_lowercase[digit])
+    head = prefix + "_" + "".join(reversed(letters))
+    tails = os.urandom(_RANDOM_LETTERS * count).translate(_TO_LETTERS).decode("ascii")
+    return [head + tails[i : i + _RANDOM_LETTERS] for i in range(0, _RANDOM_LETTERS * count, _RANDOM_LETTERS)]

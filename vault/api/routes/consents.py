@@ -77,11 +77,16 @@ class ConsentIn(BaseModel):
     evidence: dict[str, Any] | None = None
     expires_at: datetime | None = None
 
-    def to_input(self) -> ConsentInput:
+    def to_input(self, notices: dict[tuple[str, str, str | None], NoticeClaim]) -> ConsentInput:
+        """The service's input; the items of a batch naming the same notice share one claim (in `notices`)."""
+        key = (self.notice.id, self.notice.version, self.notice.text)
+        notice = notices.get(key)
+        if notice is None:
+            notice = notices[key] = NoticeClaim(*key)
         return ConsentInput(
             purpose=self.purpose,
             channels=self.channels,
-            notice=NoticeClaim(self.notice.id, self.notice.version, self.notice.text),
+            notice=notice,
             method=self.method,
             phone=self.phone,
             contact_id=self.contact_id,
@@ -179,7 +184,7 @@ def create_consent(
     idempotency_key: IdempotencyKey = None,
 ) -> JSONResponse:
     def run() -> tuple[int, dict[str, Any]]:
-        r = capture_consent(session, vault, actor, body.to_input(), now)
+        r = capture_consent(session, vault, actor, body.to_input({}), now)
         out = ConsentOut(
             consent_id=r.consent_id,
             contact_id=r.contact_id,
@@ -202,7 +207,8 @@ def create_consents(
     idempotency_key: IdempotencyKey = None,
 ) -> JSONResponse:
     def run() -> tuple[int, dict[str, Any]]:
-        results = capture_consents(session, vault, actor, [item.to_input() for item in body.items], now)
+        notices: dict[tuple[str, str, str | None], NoticeClaim] = {}
+        results = capture_consents(session, vault, actor, [item.to_input(notices) for item in body.items], now)
         items: list[dict[str, Any]] = []
         granted = 0
         for index, r in enumerate(results):
@@ -242,7 +248,7 @@ def contact_consents(contact_id: str, actor: CaptureOrPrivacy, vault: VaultDep, 
 @router.get("/receipts/{receipt_id}")
 def receipt(receipt_id: str, actor: CaptureOrPrivacy, vault: VaultDep) -> dict[str, Any]:
     with vault.database.read() as session:
-        return get_receipt(session, actor, receipt_id)
+        return get_receipt(session, vault, actor, receipt_id)
 
 
 @router.get("/.well-known/jwks.json")

@@ -20,7 +20,7 @@ from ._complaints import FiledComplaint, file_complaint, list_complaints, resolv
 from ._idempotency import StoredResponse, recall_response, remember_response, request_digest
 from ._import import IMPORT_COLUMNS, REQUIRED_COLUMNS, ImportRow, RowOutcome, import_batch, missing_columns
 from ._notices import NoticeClaim, NoticeRef, RegisteredNotice, notice_sha256, register_notice
-from ._receipts import get_receipt, published_jwks
+from ._receipts import SignedReceipt, contact_receipts, get_receipt, published_jwks
 from ._subjects import Subject, resolve_subject
 from ._suppression import (
     SuppressionResult,
@@ -46,6 +46,7 @@ __all__ = [
     "NoticeRef",
     "RegisteredNotice",
     "RowOutcome",
+    "SignedReceipt",
     "StoredResponse",
     "Subject",
     "SuppressionResult",
@@ -56,6 +57,7 @@ __all__ = [
     "capture_consents",
     "check_reason",
     "consent_history",
+    "contact_receipts",
     "effective_status",
     "expire_consents",
     "file_complaint",

@@ -3,9 +3,9 @@
 from __future__ import annotations
 
 import hashlib
-from collections.abc import Mapping, Sequence
-from dataclasses import dataclass
+from collections.abc import Sequence
 from datetime import datetime
+from typing import NamedTuple
 
 from sqlmodel import Session
 
@@ -23,14 +23,14 @@ REQUIRED_COLUMNS = ("phone", "purpose", "channels", "notice_id", "notice_version
 IMPORT_COLUMNS = (*REQUIRED_COLUMNS, "region", "expires_at", "jurisdiction", "language")
 
 
-@dataclass(frozen=True, slots=True)
-class ImportRow:
+class ImportRow(NamedTuple):
+    """One CSV record: its line number and its cells, in the order of the file's header."""
+
     line: int
-    values: Mapping[str, str]
+    values: Sequence[str]
 
 
-@dataclass(frozen=True, slots=True)
-class RowOutcome:
+class RowOutcome(NamedTuple):
     line: int
     status: str  # loaded | duplicate | rejected
     reason: str | None = None
@@ -47,66 +47,84 @@ class _Reject(Exception):
         self.code = code
 
 
-def _date(value: str, code: str) -> datetime:
-    try:
-        return utc(datetime.fromisoformat(value.strip()))
-    except ValueError:
-        raise _Reject(code) from None
+class _Rows:
+    """Turns the cells of a batch's rows into capture inputs; values repeated down a file are parsed once."""
 
+    def __init__(self, tenant_id: str, header: Sequence[str]) -> None:
+        self._tenant_id = tenant_id
+        positions = {name.strip(): index for index, name in enumerate(header)}
+        self._at = tuple(positions.get(column) for column in IMPORT_COLUMNS)
+        self._dates: dict[tuple[str, str], tuple[datetime, str]] = {}
+        self._channels: dict[str, tuple[list[str], str]] = {}
+        self._notices: dict[tuple[str, str], NoticeClaim] = {}
 
-def _text(row: Mapping[str, str], key: str) -> str:
-    value = row.get(key)
-    return value.strip() if value else ""
+    def _date(self, value: str, code: str) -> tuple[datetime, str]:
+        """The instant (aware UTC) and its ISO text, the same objects for the same cell text."""
+        found = self._dates.get((value, code))
+        if found is None:
+            try:
+                parsed = utc(datetime.fromisoformat(value))
+            except ValueError:
+                raise _Reject(code) from None
+            found = self._dates[(value, code)] = (parsed, parsed.isoformat())
+        return found
 
+    def _channel_list(self, value: str) -> tuple[list[str], str]:
+        found = self._channels.get(value)
+        if found is None:
+            channels = sorted({c.strip() for c in value.split(";") if c.strip()})
+            found = self._channels[value] = (channels, ";".join(channels))
+        return found
 
-def _row_input(tenant_id: str, row: Mapping[str, str]) -> ConsentInput:
-    region = _text(row, "region") or None
-    try:
-        e164 = parse_phone(_text(row, "phone"), region).e164
-    except DialvaultError as exc:
-        raise _Reject(exc.code) from None
-    consented_at = _date(_text(row, "consented_at"), "invalid_consented_at")
-    expires_raw = _text(row, "expires_at")
-    expires_at = _date(expires_raw, "invalid_expires_at") if expires_raw else None
-    channels = sorted({c.strip() for c in _text(row, "channels").split(";") if c.strip()})
-    if not channels:
-        raise _Reject("missing_channels")
-    purpose, method = _text(row, "purpose"), _text(row, "method")
-    notice_id, notice_version = _text(row, "notice_id"), _text(row, "notice_version")
-    if not purpose or not method or not notice_id or not notice_version:
-        raise _Reject("missing_value")
-    jurisdiction, language = _text(row, "jurisdiction") or None, _text(row, "language") or None
-    normalized = "\x1f".join(
-        (
-            tenant_id, e164, purpose, ";".join(channels), notice_id, notice_version, method,
-            consented_at.isoformat(), expires_at.isoformat() if expires_at else "", jurisdiction or "", language or "",
+    def input(self, values: Sequence[str]) -> ConsentInput:
+        size = len(values)
+        phone, purpose, channels_text, notice_id, notice_version, method, consented, region, expires, juris, lang = (
+            values[at].strip() if at is not None and at < size else "" for at in self._at
         )
-    )  # fmt: skip
-    return ConsentInput(
-        purpose=purpose,
-        channels=channels,
-        notice=NoticeClaim(notice_id, notice_version),
-        method=method,
-        phone=e164,
-        jurisdiction=jurisdiction,
-        language=language,
-        expires_at=expires_at,
-        occurred_at=consented_at,
-        idempotency_key="import:" + hashlib.sha256(normalized.encode("utf-8")).hexdigest(),
-        normalized=True,
-    )
+        try:
+            e164 = parse_phone(phone, region or None).e164
+        except DialvaultError as exc:
+            raise _Reject(exc.code) from None
+        consented_at, consented_iso = self._date(consented, "invalid_consented_at")
+        expires_at, expires_iso = self._date(expires, "invalid_expires_at") if expires else (None, "")
+        channels, channels_key = self._channel_list(channels_text)
+        if not channels:
+            raise _Reject("missing_channels")
+        if not purpose or not method or not notice_id or not notice_version:
+            raise _Reject("missing_value")
+        normalized = "\x1f".join(
+            (self._tenant_id, e164, purpose, channels_key, notice_id, notice_version, method, consented_iso,
+             expires_iso, juris, lang)
+        )  # fmt: skip
+        notice = self._notices.get((notice_id, notice_version))
+        if notice is None:
+            notice = self._notices[(notice_id, notice_version)] = NoticeClaim(notice_id, notice_version)
+        return ConsentInput(
+            purpose=purpose,
+            channels=channels,
+            notice=notice,
+            method=method,
+            phone=e164,
+            jurisdiction=juris or None,
+            language=lang or None,
+            expires_at=expires_at,
+            occurred_at=consented_at,
+            idempotency_key="import:" + hashlib.sha256(normalized.encode("utf-8")).hexdigest(),
+            normalized=True,
+        )
 
 
 def import_batch(
-    session: Session, vault: Vault, actor: Actor, rows: Sequence[ImportRow], now: datetime
+    session: Session, vault: Vault, actor: Actor, header: Sequence[str], rows: Sequence[ImportRow], now: datetime
 ) -> list[RowOutcome]:
     """Load one batch in the caller's transaction. Re-importing a row is a no-op (its key is stored)."""
+    parse = _Rows(actor.tenant_id, header)
     outcomes: list[RowOutcome | None] = [None] * len(rows)
     inputs: list[ConsentInput] = []
     positions: list[int] = []
     for position, row in enumerate(rows):
         try:
-            inputs.append(_row_input(actor.tenant_id, row.values))
+            inputs.append(parse.input(row.values))
             positions.append(position)
         except _Reject as exc:
             outcomes[position] = RowOutcome(row.line, "rejected", exc.code)

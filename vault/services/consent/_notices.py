@@ -27,6 +27,11 @@ class NoticeRef:
     sha256: str
     policy_url: str | None
 
+    @property
+    def facts(self) -> tuple[tuple[str, str], ...]:
+        """What a receipt names of the notice, in key order."""
+        return (("id", self.id), ("sha256", self.sha256), ("version", self.version))
+
 
 @dataclass(frozen=True, slots=True)
 class RegisteredNotice:

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import datetime
 
@@ -29,6 +30,9 @@ class ConsentRules:
     def __init__(self, policy: PolicySet) -> None:
         self._policy = policy
         self._purposes: dict[str, PurposeRules | None] = {}
+        # One object per distinct expiry or channel list: a batch's rows share them, and storing converts each once.
+        self._expiries: dict[tuple[str, datetime], datetime | None] = {}
+        self._channels: dict[tuple[str, tuple[str, ...]], list[str]] = {}
 
     def purpose(self, name: str) -> PurposeRules | None:
         if name in self._purposes:
@@ -47,8 +51,29 @@ class ConsentRules:
             raise InvalidInput("the purpose is not defined by policy", code="unknown_purpose", field=field)
         return rules
 
+    def channels(self, purpose: PurposeRules, channels: Sequence[str]) -> list[str]:
+        """The channels a consent names, each once, if the purpose allows them all."""
+        key = (purpose.name, tuple(channels))
+        try:
+            found = self._channels.get(key)
+        except TypeError:  # an unhashable entry: not a channel name, refused below
+            found = None
+        if found is not None:
+            return found
+        if not channels or any(not isinstance(c, str) for c in channels):
+            raise InvalidInput("name at least one channel", code="invalid_request", field="channels")
+        found = list(dict.fromkeys(channels))
+        if purpose.channels and any(c not in purpose.channels for c in found):
+            message = "a channel is not allowed for this purpose"
+            raise InvalidInput(message, code="channel_not_allowed", field="channels")
+        self._channels[key] = found
+        return found
+
     def consent_expiry(self, purpose: str, given_at: datetime) -> datetime | None:
-        return self._policy.consent_expiry(purpose, given_at)
+        key = (purpose, given_at)
+        if key not in self._expiries:
+            self._expiries[key] = self._policy.consent_expiry(purpose, given_at)
+        return self._expiries[key]
 
     def complaint_due_at(self, e164: str, received_at: datetime, jurisdiction: str | None = None) -> datetime:
         """Due date under every regime that covers the complainant's number (and a named one)."""

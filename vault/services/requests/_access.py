@@ -14,7 +14,7 @@ from ...storage import tables as t
 from ...storage.tables import Contact
 from .._context import Actor, Vault
 from ..audit import record_event
-from ..consent import consent_history
+from ..consent import consent_history, contact_receipts
 from ..consent._complaints import SUMMARY_FIELD
 from ..contacts import reveal_number
 from ._lifecycle import load_request
@@ -59,14 +59,10 @@ def access_package(session: Session, vault: Vault, actor: Actor, request_id: str
             pass
     package["consents"] = consents
 
-    rc = t.receipts.c
     package["receipts"] = [
-        {"receipt_id": r.id, "consent_event_id": r.consent_event_id, "jws": r.jws, "created_at": _iso(r.created_at)}
-        for r in session.execute(
-            select(rc.id, rc.consent_event_id, rc.jws, rc.created_at)
-            .where(rc.tenant_id == tenant_id, rc.contact_id == contact_id)
-            .order_by(rc.created_at, rc.id)
-        )
+        {"receipt_id": r.receipt_id, "consent_event_id": r.consent_event_id, "jws": r.jws,
+         "created_at": _iso(r.created_at)}
+        for r in contact_receipts(session, vault, tenant_id, contact_id)
     ] if contact_id is not None else []  # fmt: skip
 
     sp = t.suppressions.c

@@ -50,7 +50,7 @@ class ConsentEvent(SQLModel, table=True):
 
     id: str = Field(primary_key=True, max_length=40)
     tenant_id: str = Field(foreign_key="tenants.id", max_length=40)
-    consent_id: str = Field(index=True, max_length=40)
+    consent_id: str = Field(max_length=40)
     contact_id: str = Field(max_length=40)
     event_type: str = Field(max_length=20)
     purpose: str = Field(max_length=40)
@@ -89,13 +89,21 @@ class ConsentState(SQLModel, table=True):
 
 
 class Receipt(SQLModel, table=True):
+    """The receipt of one consent event: its payload and a MAC, signed when read.
+
+    `jws` is set only on receipts signed when captured (before revision 0002); they have no payload.
+    """
+
     __tablename__ = "receipts"
 
     id: str = Field(primary_key=True, max_length=40)
-    tenant_id: str = Field(foreign_key="tenants.id", index=True, max_length=40)
+    tenant_id: str = Field(foreign_key="tenants.id", max_length=40)
     consent_event_id: str = Field(index=True, max_length=40)
     contact_id: str = Field(index=True, max_length=40)
-    jws: str
+    jws: str | None = None
+    payload: str | None = None
+    mac: bytes | None = optional_bytes_field()
+    mac_key_version: int | None = None
     created_at: datetime = time_field()
 
 

@@ -17,6 +17,7 @@ could drive with a whole core to itself, its ceiling.
 
 from __future__ import annotations
 
+import collections
 import json
 import os
 import resource
@@ -141,7 +142,7 @@ def run_load(
         raise ValueError("no requests to send")
     selector = selectors.DefaultSelector()
     conns = [_Conn(_connect(host, port)) for _ in range(connections)]
-    idle: list[_Conn] = []
+    idle: collections.deque[_Conn] = collections.deque()  # FIFO: every connection stays in use
     latencies: list[float] = []
     statuses: dict[bytes, int] = {}
     hits = 0
@@ -191,7 +192,7 @@ def run_load(
             break  # answers that never come: give up, count them as errors below
         if rate and not stopping:
             while idle and next_send <= now:
-                send(idle.pop(), next_send)
+                send(idle.popleft(), next_send)
                 next_send += interval
             timeout = max(0.0, min(next_send, stop_at) - time.perf_counter())
         else:
@@ -200,6 +201,12 @@ def run_load(
             conn = key.data
             chunk = conn.sock.recv(262144)
             if not chunk:
+                if conn in idle:  # the server's keep-alive timeout closed an unused connection: reopen it
+                    selector.unregister(conn.sock)
+                    conn.sock.close()
+                    conn.sock = _connect(host, port)
+                    selector.register(conn.sock, selectors.EVENT_READ, conn)
+                    continue
                 raise RuntimeError(f"the server closed a keep-alive connection: {conn.buf[:300]!r}")
             conn.buf += chunk
             if not _response_complete(conn):

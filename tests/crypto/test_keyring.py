@@ -109,6 +109,21 @@ def test_blind_index_is_the_hmac_of_the_number_under_the_index_key() -> None:
         assert keyring.blind_index(number) == blind_index(material, number) == expected
 
 
+@pytest.mark.parametrize("key_length", [16, 32, 64, 65, 100])
+def test_blind_index_is_the_hmac_for_index_keys_of_any_length(key_length: int) -> None:
+    material = os.urandom(key_length)
+    keys = {f: [VersionedKey(1, SecretBytes(os.urandom(32)))] for f in KeyFamily}
+    keys[KeyFamily.BLIND_INDEX] = [VersionedKey(1, SecretBytes(material))]
+    keyring = TenantKeyring("tn_a", keys)
+    assert keyring.blind_index("+14155550123") == blind_index(material, "+14155550123")
+
+
+def test_blind_indexes_of_many_numbers_are_each_numbers_blind_index_in_order() -> None:
+    keyring = make_keyring()
+    numbers = ["+8613800138000", "+14155550123", "+8613800138000", "+447911123456"]
+    assert keyring.blind_indexes(numbers) == [keyring.blind_index(n) for n in numbers]
+
+
 def test_batch_sealed_fields_round_trip_each_under_its_own_dek() -> None:
     keyring = make_keyring()
     contacts = [(f"ct_{i}", f"+86138001380{i:02d}".encode()) for i in range(20)]

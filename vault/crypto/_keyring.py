@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import enum
 import os
-from collections.abc import Mapping, Sequence
+from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass
 
 from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
@@ -36,6 +36,7 @@ __all__ = ["KeyFamily", "TenantKeyring", "VersionedKey", "new_key_material"]
 _FIELD_KEY_VERSION = 1
 _FIELD_HEADER = envelope_header(_FIELD_KEY_VERSION)
 _DEK_LEN = 32
+_SEAL_STEP = _DEK_LEN + 2 * NONCE_LEN
 
 
 class KeyFamily(enum.StrEnum):
@@ -106,24 +107,34 @@ class TenantKeyring:
 
         Returns (wrapped DEK, field ciphertext) pairs; the DEKs themselves never leave the keyring.
         """
+        # The same envelopes `seal_with` builds (header | nonce | AES-GCM with the header in the associated
+        # data), written out in one loop: two function calls per contact were ~15% of the sealing.
         # One read from the OS CSPRNG for the whole batch: per contact a DEK and two nonces.
-        step = _DEK_LEN + 2 * NONCE_LEN
-        pool = os.urandom(step * len(contacts))
-        wrapper = self._wrappers[self._current[KeyFamily.CONTACT_DEK_WRAP]]
-        wrap_header, dek_aad, field_aad = self._wrap_header, self._dek_aad, self._field_aad
+        pool = os.urandom(_SEAL_STEP * len(contacts))
+        wrap = self._wrappers[self._current[KeyFamily.CONTACT_DEK_WRAP]].encrypt
+        wrap_header = self._wrap_header
+        wrap_aad = wrap_header + self._dek_aad
+        field_aad = _FIELD_HEADER + self._field_aad
         field_tail = associated_data_tail(field)
-        out: list[tuple[bytes, bytes]] = []
-        for offset, (contact_id, plaintext) in zip(range(0, len(pool), step), contacts, strict=True):
+        sealed: list[tuple[bytes, bytes]] = []
+        append = sealed.append
+        offset = 0
+        for contact_id, plaintext in contacts:
+            raw_id = contact_id.encode("utf-8")
+            contact_tail = len(raw_id).to_bytes(2, "big") + raw_id
             dek = pool[offset : offset + _DEK_LEN]
             wrap_nonce = pool[offset + _DEK_LEN : offset + _DEK_LEN + NONCE_LEN]
-            field_nonce = pool[offset + _DEK_LEN + NONCE_LEN : offset + step]
-            contact_tail = associated_data_tail(contact_id)
-            wrapped = seal_with(wrapper, wrap_header, dek, dek_aad + contact_tail, wrap_nonce)
-            sealed = seal_with(
-                AESGCM(dek), _FIELD_HEADER, plaintext, field_aad + contact_tail + field_tail, field_nonce
+            field_nonce = pool[offset + _DEK_LEN + NONCE_LEN : offset + _SEAL_STEP]
+            offset += _SEAL_STEP
+            append(
+                (
+                    wrap_header + wrap_nonce + wrap(wrap_nonce, dek, wrap_aad + contact_tail),
+                    _FIELD_HEADER
+                    + field_nonce
+                    + AESGCM(dek).encrypt(field_nonce, plaintext, field_aad + contact_tail + field_tail),
+                )
             )
-            out.append((wrapped, sealed))
-        return out
+        return sealed
 
     def _wrap(self, contact_id: str, dek: bytes, nonce: bytes) -> bytes:
         wrapper = self._wrappers[self._current[KeyFamily.CONTACT_DEK_WRAP]]
@@ -156,6 +167,10 @@ class TenantKeyring:
 
     def blind_index(self, e164: str) -> bytes:
         return self._blind_indexer(e164)
+
+    def blind_indexes(self, numbers: Iterable[str]) -> list[bytes]:
+        """`blind_index` of each number, in order."""
+        return self._blind_indexer.many(numbers)
 
     def handle_digest(self, token: str) -> bytes:
         return self._handle_digester(token)

@@ -5,6 +5,7 @@ from __future__ import annotations
 import hashlib
 import hmac
 import secrets
+from collections.abc import Iterable
 
 __all__ = [
     "BLIND_LABEL", "KeyedDigester", "blind_index", "constant_time_equal", "keyed_digest", "new_token", "sha256_hex",
@@ -32,6 +33,16 @@ class KeyedDigester:
         mac = self._primed.copy()
         mac.update(value.encode("utf-8"))
         return mac.digest()
+
+    def many(self, values: Iterable[str]) -> list[bytes]:
+        """The digest of each value, in order."""
+        copy = self._primed.copy
+        digests: list[bytes] = []
+        for value in values:
+            mac = copy()
+            mac.update(value.encode("utf-8"))
+            digests.append(mac.digest())
+        return digests
 
 
 def keyed_digest(key: bytes, value: str | bytes, *, label: str) -> bytes:

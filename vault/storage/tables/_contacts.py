@@ -17,7 +17,8 @@ class Contact(SQLModel, table=True):
     __table_args__ = (UniqueConstraint("tenant_id", "blind_index"),)
 
     id: str = Field(primary_key=True, max_length=40)
-    tenant_id: str = Field(foreign_key="tenants.id", index=True, max_length=40)
+    # No index of its own: the unique (tenant_id, blind_index) index serves queries by tenant alone.
+    tenant_id: str = Field(foreign_key="tenants.id", max_length=40)
     blind_index: bytes = bytes_field()
     wrapped_dek: bytes = bytes_field()
     dek_key_version: int = Field(index=True)

@@ -149,3 +149,14 @@ def test_a_batch_of_10000_contact_ids_is_answered_in_full(dial: Dialing) -> None
     issued = dial.handles(dial.campaign(), [*unknown[:5_000], contact_id, *unknown[5_000:]])
     assert [h["contact_id"] for h in issued["handles"]] == [contact_id]
     assert [e["contact_id"] for e in issued["excluded"]] == unknown
+
+
+def test_handle_ids_sort_by_issuance_time(dial: Dialing, vault: Vault, clock: FixedClock) -> None:
+    ids = [dial.consent(f"+86139001390{i:02d}") for i in range(3)]
+    campaign_id = dial.campaign()
+    dial.handles(campaign_id, ids)
+    clock.advance(timedelta(seconds=1))
+    dial.handles(campaign_id, ids)
+    with vault.database.read() as session:
+        rows = session.execute(select(t.dial_handles.c.id, t.dial_handles.c.created_at)).all()
+    assert [row.created_at for row in sorted(rows)] == sorted(row.created_at for row in rows)

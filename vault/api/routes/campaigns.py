@@ -2,10 +2,11 @@
 
 from __future__ import annotations
 
+from json.encoder import encode_basestring
 from typing import Annotated, Any, Literal
 
 from fastapi import APIRouter
-from fastapi.responses import JSONResponse
+from fastapi.responses import Response
 from pydantic import BaseModel, Field
 
 from ...services import Actor, Role
@@ -118,14 +119,13 @@ def close(campaign_id: str, actor: AdminOrDialer, vault: VaultDep, session: Writ
 @router.post("/{campaign_id}/handles", response_model=HandlesOut)
 def handles(
     campaign_id: str, body: HandlesIn, actor: Dialer, vault: VaultDep, session: WriteSession, now: Now
-) -> JSONResponse:
+) -> Response:
     issued = issue_handles(session, vault, actor, campaign_id, body.contact_ids, now)
-    expires_at = issued.expires_at.isoformat()
-    # Built directly (the shape is HandlesOut): validating 10,000 items again would cost more than issuing them.
-    return JSONResponse(
-        {
-            "campaign_id": campaign_id,
-            "handles": [{"contact_id": c, "handle": h, "expires_at": expires_at} for c, h in issued.handles],
-            "excluded": [{"contact_id": c, "reason": r} for c, r in issued.excluded],
-        }
-    )
+    # Written out as HandlesOut's JSON: validating and serializing 1,000 dicts cost more than issuing the
+    # handles. Strings are escaped, except the handles, whose alphabet (url-safe base64) needs no escaping.
+    text = encode_basestring
+    handle_tail = '","expires_at":' + text(issued.expires_at.isoformat()) + "}"
+    handles = ",".join([f'{{"contact_id":{text(c)},"handle":"{h}{handle_tail}' for c, h in issued.handles])
+    excluded = ",".join([f'{{"contact_id":{text(c)},"reason":{text(r)}}}' for c, r in issued.excluded])
+    content = f'{{"campaign_id":{text(campaign_id)},"handles":[{handles}],"excluded":[{excluded}]}}'
+    return Response(content, media_type="application/json")

@@ -2,12 +2,17 @@
 
 from __future__ import annotations
 
+import asyncio
+
 import pytest
 from fastapi.testclient import TestClient
 from sqlalchemy import delete, insert, select, text, update
 
 from tests.conftest import TenantKeys
+from vault.api._group_commit import GroupCommit
 from vault.services import Role, Vault
+from vault.services.audit import record_event
+from vault.storage import Tx
 from vault.storage import tables as t
 from vault.storage.tables import AuditEntry, Contact
 
@@ -127,3 +132,28 @@ def test_each_tenant_sees_only_its_own_ledger(client: TestClient, acme: TenantKe
     _register(client, acme)
     entries = client.get("/v1/audit/entries", headers=globex.headers(Role.AUDITOR)).json()
     assert all(e["action"] != "contact.created" for e in entries)
+
+
+def test_the_chain_verifies_after_a_group_committed_batch_in_which_one_unit_failed(
+    client: TestClient, acme: TenantKeys, vault: Vault
+) -> None:
+    with vault.database.read() as session:
+        keyring = vault.keyrings.get(session, acme.tenant_id)
+    now = vault.clock.now()
+
+    def append(tx: Tx) -> int:
+        return record_event(tx, keyring, "test", "test.appended", now)
+
+    def append_then_fail(tx: Tx) -> int:
+        append(tx)
+        raise LookupError("abandoned")
+
+    async def together() -> list[object]:
+        group = GroupCommit(vault.database)
+        return await asyncio.gather(*(group.run(w) for w in (append, append_then_fail, append)), return_exceptions=True)
+
+    before = _verify(client, acme)["entries"]
+    assert isinstance(before, int)
+    results = asyncio.run(together())
+    assert isinstance(results[1], LookupError)
+    assert _verify(client, acme) == {"ok": True, "entries": before + 2}

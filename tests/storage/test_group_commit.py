@@ -59,6 +59,28 @@ def test_a_failing_unit_is_rolled_back_alone_and_gets_its_own_error(database: Da
     assert _stored(database, "a", "b", "c") == [True, False, True]
 
 
+def test_a_failing_unit_alone_in_its_batch_stores_nothing_and_gets_its_own_error(database: Database) -> None:
+    results = _run_together(database, _failing("b"))
+    assert isinstance(results[0], LookupError)
+    assert _stored(database, "b") == [False]
+
+
+def test_units_run_before_a_failing_one_run_again_and_answer_from_the_run_that_committed(database: Database) -> None:
+    runs: list[str] = []
+
+    def counted(id_: str) -> Callable[[Tx], int]:
+        def work(tx: Tx) -> int:
+            _insert(id_)(tx)
+            runs.append(id_)
+            return runs.count(id_)
+
+        return work
+
+    results = _run_together(database, counted("a"), _failing("b"), counted("c"))
+    assert results[0] == 2  # its first run was rolled back with b's work
+    assert _stored(database, "a", "b", "c") == [True, False, True]
+
+
 def test_when_the_commit_fails_every_unit_of_the_batch_fails(database: Database) -> None:
     orphan = _ORPHAN.run  # a deferred foreign key: the batch's COMMIT is refused
 

@@ -88,6 +88,34 @@ def test_a_savepoint_that_raises_rolls_back_only_its_own_writes(database: Databa
         assert [_BY_ID.first(tx, {"id": i}) is not None for i in ("kept", "dropped")] == [True, False]
 
 
+def test_deferred_writes_run_once_per_key_just_before_commit(database: Database) -> None:
+    with database.write_tx() as tx:
+        for i in range(3):
+            tx.memo["last"] = f"p{i}"
+            tx.before_commit("last", lambda: _INSERT.run(tx, _row(tx.memo["last"])))
+        with database.read_tx() as reader:
+            assert _BY_ID.first(reader, {"id": "p2"}) is None  # not yet: the hook runs at commit
+    with database.read_tx() as tx:
+        assert [_BY_ID.first(tx, {"id": f"p{i}"}) is not None for i in range(3)] == [False, False, True]
+
+
+def test_a_savepoint_that_raises_takes_back_its_memo_entries_and_hooks(database: Database) -> None:
+    with database.write_tx() as tx:
+        tx.memo["kept"] = 1
+        with pytest.raises(RuntimeError), tx.savepoint():
+            tx.memo["dropped"] = 2
+            tx.before_commit("dropped", lambda: _INSERT.run(tx, _row("dropped")))
+            raise RuntimeError("abandon")
+        assert tx.memo == {"kept": 1}
+    with database.read_tx() as tx:
+        assert _BY_ID.first(tx, {"id": "dropped"}) is None
+
+
+def test_a_read_transaction_cannot_defer_writes(database: Database) -> None:
+    with database.read_tx() as tx, pytest.raises(RuntimeError):
+        tx.before_commit("x", lambda: None)
+
+
 def test_a_failed_commit_is_reported_as_the_store_being_unavailable(database: Database) -> None:
     with pytest.raises(DatabaseUnavailable), database.write_tx() as tx:
         _INSERT.run(tx, _row("p1"))

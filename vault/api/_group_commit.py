@@ -2,8 +2,11 @@
 
 On SQLite the commit (appending the transaction's pages to the WAL) was the largest single cost of an
 authorize; on PostgreSQL it is a round trip and a WAL flush. Requests that arrive while a batch runs form
-the next batch. Each unit runs in its own savepoint, so one that fails is rolled back alone; no answer
-leaves before its batch has committed, and if the commit fails every unit of the batch fails with it.
+the next batch. A unit that fails is rolled back alone: the batch first runs as one plain transaction
+(savepoints cost two statements per unit), and if a unit raises, that transaction is rolled back and the
+batch runs again with a savepoint per unit. So a unit must depend on nothing but the transaction: it may
+run twice, and only its last run counts. No answer leaves before its batch has committed, and if the
+commit fails every unit of the batch fails with it.
 """
 
 from __future__ import annotations
@@ -71,6 +74,24 @@ class GroupCommit:
             self._drainer = None
 
     def _execute(self, batch: list[_Unit]) -> None:
+        try:
+            with self._database.write_tx() as tx:
+                for unit in batch:
+                    try:
+                        unit.value = unit.work(tx)
+                    except Exception as error:
+                        unit.error = error
+                        raise
+        except Exception as error:
+            failed = [unit for unit in batch if unit.error is not None]
+            if not failed:  # BEGIN or COMMIT failed: nothing of this batch was stored
+                for unit in batch:
+                    unit.error = error
+            elif len(batch) > 1:  # the others' work was rolled back with it: run them again, isolated
+                failed[0].error = None
+                self._execute_isolated(batch)
+
+    def _execute_isolated(self, batch: list[_Unit]) -> None:
         try:
             with self._database.write_tx() as tx:
                 for unit in batch:

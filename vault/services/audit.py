@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import hashlib
-import json
 import re
 from collections.abc import Mapping
 from dataclasses import dataclass
@@ -45,7 +44,7 @@ def _entry_payload(
         "actor": actor, "action": action, "target_type": target_type, "target_id": target_id,
         "reason": reason, "details": details, "key_version": key_version,
     }  # fmt: skip
-    return json.dumps(body, separators=(",", ":"), sort_keys=True, ensure_ascii=False).encode("utf-8")
+    return canonical_json(body).encode("utf-8")
 
 
 def _entry_hash(prev_hash: bytes, payload: bytes) -> bytes:
@@ -77,6 +76,14 @@ _MOVE_HEAD = Prepared(
 )
 
 
+def _move_head(tx: Tx, tenant_id: str, head_key: tuple[str, str]) -> None:
+    seq, entry_hash = tx.memo[head_key]
+    try:
+        _MOVE_HEAD.run(tx, {"tenant": tenant_id, "seq": seq, "entry_hash": entry_hash})
+    except SQLAlchemyError:
+        raise AuditWriteFailed() from None
+
+
 def init_ledger(session: Session, tenant_id: str) -> None:
     session.execute(insert(t.audit_heads).values(tenant_id=tenant_id, seq=0, entry_hash=GENESIS_HASH))
 
@@ -98,23 +105,34 @@ def record_event(
     tenant_id = keyring.tenant_id
     details_json = canonical_json(dict(details)) if details else None
     _refuse_number_like(details_json, target_id, reason, action)
+    tx = unit if isinstance(unit, Tx) and unit.defers_writes else None
+    head_key = ("audit_head", tenant_id)
     try:
-        head = _HEAD_FOR_UPDATE.first(unit, {"tenant": tenant_id})
+        head = tx.memo.get(head_key) if tx is not None else None
         if head is None:
-            raise AuditWriteFailed()
-        seq = int(head.seq) + 1
+            row = _HEAD_FOR_UPDATE.first(unit, {"tenant": tenant_id})
+            if row is None:
+                raise AuditWriteFailed()
+            head = (int(row.seq), bytes(row.entry_hash))
+        prev_seq, prev_hash = head
+        seq = prev_seq + 1
         key_version = keyring.current_version(KeyFamily.AUDIT_MAC)
         payload = _entry_payload(
             tenant_id, seq, now, actor_id, action, target_type, target_id, reason, details, key_version
         )
-        entry_hash = _entry_hash(head.entry_hash, payload)
+        entry_hash = _entry_hash(prev_hash, payload)
         _INSERT_ENTRY.run(unit, {
             "tenant_id": tenant_id, "seq": seq, "at": now, "actor": actor_id, "action": action,
             "target_type": target_type, "target_id": target_id, "reason": reason,
-            "details": details_json, "prev_hash": head.entry_hash, "entry_hash": entry_hash,
+            "details": details_json, "prev_hash": prev_hash, "entry_hash": entry_hash,
             "mac": keyring.audit_mac(entry_hash, key_version), "key_version": key_version,
         })  # fmt: skip
-        _MOVE_HEAD.run(unit, {"tenant": tenant_id, "seq": seq, "entry_hash": entry_hash})
+        if tx is not None:
+            # The head row (locked above) moves once, at commit, to the last entry this transaction wrote.
+            tx.memo[head_key] = (seq, entry_hash)
+            tx.before_commit(head_key, lambda: _move_head(tx, tenant_id, head_key))
+        else:
+            _MOVE_HEAD.run(unit, {"tenant": tenant_id, "seq": seq, "entry_hash": entry_hash})
     except SQLAlchemyError:
         raise AuditWriteFailed() from None
     return seq

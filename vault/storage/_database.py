@@ -215,7 +215,7 @@ class Database:
         except OperationalError as exc:
             raise DatabaseUnavailable("the database is unavailable") from exc
         dbapi: Any = pooled.dbapi_connection
-        tx = Tx(dbapi, dialect)
+        tx = Tx(dbapi, dialect, defers_writes=True)
         try:
             try:
                 if claim is not None:
@@ -224,6 +224,7 @@ class Database:
                 else:
                     _TAKE_WRITER_LOCK.first(tx, {})
                 yield tx
+                tx.run_before_commit()
                 dbapi.commit()
             except (OperationalError, dialect.loaded_dbapi.Error) as exc:
                 # Raised by BEGIN, the writer lock, a statement's driver, or COMMIT: nothing was stored.

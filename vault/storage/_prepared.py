@@ -11,7 +11,7 @@ from __future__ import annotations
 
 import threading
 from collections import namedtuple
-from collections.abc import Callable, Iterator, Mapping, Sequence
+from collections.abc import Callable, Hashable, Iterator, Mapping, Sequence
 from contextlib import contextmanager
 from dataclasses import dataclass
 from typing import Any
@@ -27,16 +27,41 @@ __all__ = ["Prepared", "Tx", "as_tx"]
 _Processor = Callable[[Any], Any] | None
 
 
-@dataclass(frozen=True, slots=True)
 class Tx:
-    """The DBAPI connection of an open transaction, and its dialect."""
+    """The DBAPI connection of an open transaction, and its dialect.
 
-    dbapi: Any
-    dialect: Dialect
+    A transaction opened by `Database.write_tx` can also defer writes to its end: `memo` holds values its
+    own writes determined (a savepoint that rolls back restores it), and `before_commit` hooks run just
+    before COMMIT, once per key. The audit ledger uses this to move a tenant's chain head once per
+    transaction instead of once per entry.
+    """
+
+    __slots__ = ("_hooks", "dbapi", "dialect", "memo")
+
+    def __init__(self, dbapi: Any, dialect: Dialect, *, defers_writes: bool = False) -> None:
+        self.dbapi = dbapi
+        self.dialect = dialect
+        self.memo: dict[Hashable, Any] = {}
+        self._hooks: dict[Hashable, Callable[[], object]] | None = {} if defers_writes else None
+
+    @property
+    def defers_writes(self) -> bool:
+        return self._hooks is not None
+
+    def before_commit(self, key: Hashable, hook: Callable[[], object]) -> None:
+        """Run `hook` just before this transaction commits (a second hook under the same key is ignored)."""
+        if self._hooks is None:
+            raise RuntimeError("this transaction does not defer writes")
+        self._hooks.setdefault(key, hook)
+
+    def run_before_commit(self) -> None:
+        for hook in list((self._hooks or {}).values()):
+            hook()
 
     @contextmanager
     def savepoint(self) -> Iterator[None]:
-        """A nested unit: if the block raises, only its own writes are rolled back."""
+        """A nested unit: if the block raises, only its own writes (and memo entries, hooks) are rolled back."""
+        memo, hooks = dict(self.memo), dict(self._hooks) if self._hooks is not None else None
         cursor = self.dbapi.cursor()
         try:
             cursor.execute("SAVEPOINT dialvault_unit")
@@ -45,6 +70,7 @@ class Tx:
             except BaseException:
                 cursor.execute("ROLLBACK TO SAVEPOINT dialvault_unit")
                 cursor.execute("RELEASE SAVEPOINT dialvault_unit")
+                self.memo, self._hooks = memo, hooks
                 raise
             cursor.execute("RELEASE SAVEPOINT dialvault_unit")
         finally:
@@ -67,7 +93,7 @@ def as_tx(unit: Session | Connection | Tx) -> Tx:
 @dataclass(frozen=True, slots=True)
 class _Compiled:
     sql: str
-    positional: tuple[str, ...] | None  # names in placeholder order, or None for named placeholders
+    positional: tuple[tuple[str, _Processor], ...] | None  # (name, processor) in placeholder order, or None
     literals: Mapping[str, Any]  # values of binds written into the statement itself
     binds: Mapping[str, _Processor]
     processed: tuple[tuple[int, Callable[[Any], Any]], ...]  # (column index, result processor)
@@ -119,7 +145,7 @@ class Prepared:
             assert isinstance(error, Exception)
             return DBAPIError.instance(sql, None, error, base, hide_parameters=True, dialect=dialect)
 
-        positional = tuple(compiled.positiontup or ()) if compiled.positional else None
+        positional = tuple((n, binds[n]) for n in compiled.positiontup or ()) if compiled.positional else None
         return _Compiled(sql, positional, literals, binds, processed, row, wrap_error)
 
     def _parameters(self, compiled: _Compiled, params: Mapping[str, Any]) -> Any:
@@ -127,9 +153,8 @@ class Prepared:
         binds = compiled.binds
         if compiled.positional is not None:
             out: list[Any] = []
-            for name in compiled.positional:
+            for name, processor in compiled.positional:
                 value = values[name]
-                processor = binds[name]
                 out.append(value if processor is None or value is None else processor(value))
             return out
         return {

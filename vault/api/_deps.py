@@ -16,7 +16,8 @@ from ..storage import Tx
 from ._group_commit import GroupCommit
 
 __all__ = [
-    "Now", "VaultDep", "WriteSession", "bearer_token", "in_read_tx", "in_write_tx", "require_roles", "vault_of",
+    "Now", "VaultDep", "WriteSession", "authenticated", "bearer_token", "in_read_tx", "in_write_tx", "require_roles",
+    "vault_of",
 ]  # fmt: skip
 
 T = TypeVar("T")
@@ -72,6 +73,12 @@ async def in_read_tx(vault: Vault, work: Callable[[Tx], T]) -> T:
     return await run_in_threadpool(read)
 
 
+async def authenticated(vault: Vault, authorization: str | None, allowed: frozenset[Role]) -> Actor:
+    """The actor an Authorization header's API key names, if its role is one of `allowed` (else 401/403)."""
+    secret = bearer_token(authorization)
+    return await in_read_tx(vault, lambda tx: authenticate(tx, vault, secret, allowed))
+
+
 def require_roles(*roles: Role) -> Any:
     """A dependency admitting only keys with one of `roles` (deny by default)."""
     allowed = frozenset(roles)
@@ -80,9 +87,7 @@ def require_roles(*roles: Role) -> Any:
     # resolves costs more per request than the key lookup itself. (The bearer scheme is in the OpenAPI
     # document: see _app.py.)
     async def dependency(request: Request) -> Actor:
-        vault = vault_of(request)
-        secret = bearer_token(request.headers.get("authorization"))
-        return await in_read_tx(vault, lambda tx: authenticate(tx, vault, secret, allowed))
+        return await authenticated(vault_of(request), request.headers.get("authorization"), allowed)
 
     dependency.__name__ = "require_" + "_".join(r.value for r in roles)
     dependency.allowed_roles = allowed  # type: ignore[attr-defined]  # read by the route-contract tests
@@ -90,7 +95,7 @@ def require_roles(*roles: Role) -> Any:
     return Depends(marker)
 
 
-async def in_write_tx(request: Request, work: Callable[[Tx], T]) -> T:
+async def in_write_tx(app: Any, work: Callable[[Tx], T]) -> T:
     """Run a hot-path unit of work in a write transaction (group-committed), committed before this returns."""
-    group_commit: GroupCommit = request.app.state.group_commit
+    group_commit: GroupCommit = app.state.group_commit
     return await group_commit.run(work)

@@ -12,7 +12,7 @@ from starlette.exceptions import HTTPException as StarletteHTTPException
 from ..errors import DialvaultError
 from ..storage import DatabaseUnavailable
 
-__all__ = ["error_body", "install_error_handlers"]
+__all__ = ["error_body", "error_response", "install_error_handlers"]
 
 _log = logging.getLogger("dialvault.api")
 
@@ -29,9 +29,18 @@ def _field_of(loc: tuple[int | str, ...]) -> str:
     return ".".join(parts) or "body"
 
 
-async def _on_domain_error(_request: Request, exc: Exception) -> JSONResponse:
-    assert isinstance(exc, DialvaultError)
-    return JSONResponse(error_body(exc.code, exc.message, exc.field), status_code=exc.status)
+def error_response(exc: Exception) -> JSONResponse:
+    """The envelope for an error raised while serving: the domain's code, 503 for the store, else 500."""
+    if isinstance(exc, DialvaultError):
+        return JSONResponse(error_body(exc.code, exc.message, exc.field), status_code=exc.status)
+    if isinstance(exc, DatabaseUnavailable):
+        return JSONResponse(error_body("database_unavailable", "the store is unavailable; try again"), status_code=503)
+    _log.error("unhandled error", exc_info=exc)
+    return JSONResponse(error_body("internal_error", "internal error"), status_code=500)
+
+
+async def _on_error(_request: Request, exc: Exception) -> JSONResponse:
+    return error_response(exc)
 
 
 async def _on_validation_error(_request: Request, exc: Exception) -> JSONResponse:
@@ -49,18 +58,9 @@ async def _on_http_error(_request: Request, exc: Exception) -> JSONResponse:
     return JSONResponse(error_body(code, str(exc.detail)), status_code=exc.status_code)
 
 
-async def _on_unavailable(_request: Request, _exc: Exception) -> JSONResponse:
-    return JSONResponse(error_body("database_unavailable", "the store is unavailable; try again"), status_code=503)
-
-
-async def _on_unexpected(_request: Request, exc: Exception) -> JSONResponse:
-    _log.error("unhandled error", exc_info=exc)
-    return JSONResponse(error_body("internal_error", "internal error"), status_code=500)
-
-
 def install_error_handlers(app: FastAPI) -> None:
-    app.add_exception_handler(DialvaultError, _on_domain_error)
+    app.add_exception_handler(DialvaultError, _on_error)
     app.add_exception_handler(RequestValidationError, _on_validation_error)
     app.add_exception_handler(StarletteHTTPException, _on_http_error)
-    app.add_exception_handler(DatabaseUnavailable, _on_unavailable)
-    app.add_exception_handler(Exception, _on_unexpected)
+    app.add_exception_handler(DatabaseUnavailable, _on_error)
+    app.add_exception_handler(Exception, _on_error)

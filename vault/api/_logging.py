@@ -34,6 +34,10 @@ class RedactingFilter(logging.Filter):
         return True
 
 
+# One encoder for every line: `json.dumps` with options builds a new encoder per call.
+_encode_json = json.JSONEncoder(ensure_ascii=False).encode
+
+
 class JsonFormatter(logging.Formatter):
     def format(self, record: logging.LogRecord) -> str:
         body: dict[str, object] = {
@@ -48,10 +52,16 @@ class JsonFormatter(logging.Formatter):
                 body[key] = getattr(record, key)
         if record.exc_text:
             body["error"] = record.exc_text
-        return json.dumps(body, ensure_ascii=False)
+        return _encode_json(body)
 
 
 def configure_logging(level: str = "INFO", json_format: bool = True) -> None:
+    # No formatter here prints the caller's file and line, thread or process: skip collecting them
+    # for every record (the logging HOWTO's "Optimization" switches; the access log writes a line per request).
+    logging._srcfile = None
+    logging.logThreads = False
+    logging.logProcesses = False
+    logging.logMultiprocessing = False
     handler = logging.StreamHandler()
     handler.addFilter(RedactingFilter())
     handler.setFormatter(JsonFormatter() if json_format else logging.Formatter("%(levelname)s %(name)s %(message)s"))

@@ -3,25 +3,29 @@ from __future__ import annotations
 import json
 import re
 from collections.abc import Sequence
-from typing import Annotated, NotRequired
+from typing import Annotated, Any, NotRequired
 
 from fastapi import APIRouter, Request, Response
 from fastapi.responses import JSONResponse
 from pydantic import BaseModel, Field
+from starlette.types import Scope
 from typing_extensions import TypedDict
 
-from ...services import Actor, Role
+from ...services import Actor, Role, Vault
 from ...services.contacts import BatchItemError, RegisteredContact, register_contact, register_contacts
-from .._deps import in_write_tx, require_roles, vault_of
+from .._deps import authenticated, in_write_tx, require_roles, vault_of
+from .._hot import HotAnswer, HotHandler, header_of, json_answer, json_object_of
 
-__all__ = ["router"]
+__all__ = ["hot_routes", "router"]
 
 router = APIRouter(prefix="/v1", tags=["contacts"])
-Capture = Annotated[Actor, require_roles(Role.CAPTURE)]
+_CAPTURE_ROLES = frozenset({Role.CAPTURE})
+_PHONE_MAX = 64
+Capture = Annotated[Actor, require_roles(*_CAPTURE_ROLES)]
 
 
 class ContactIn(BaseModel):
-    phone: str = Field(max_length=64)
+    phone: str = Field(max_length=_PHONE_MAX)
     region: str | None = Field(default=None, min_length=2, max_length=2)
 
 
@@ -62,13 +66,34 @@ class ContactBatchOut(BaseModel):
     responses={200: {"model": ContactOut, "description": "The number was already registered"}},
 )
 async def create_contact(request: Request, body: ContactIn, actor: Capture) -> JSONResponse:
+    """Register one number. (Well-formed requests are answered by `_hot_create_contact`.)"""
+    status, content = await _register(request.app, actor, body.phone, body.region)
+    return JSONResponse(content, status_code=status)
+
+
+async def _register(app: Any, actor: Actor, phone: str, region: str | None) -> tuple[int, dict[str, Any]]:
     # Runs on the event loop in a group-committed write transaction (like dial authorize): no thread hops.
-    vault = vault_of(request)
+    vault: Vault = app.state.vault
     now = vault.clock.now()
-    result = await in_write_tx(request, lambda tx: register_contact(tx, vault, actor, body.phone, body.region, now))
-    return JSONResponse(
-        {"contact_id": result.contact_id, "created": result.created}, status_code=201 if result.created else 200
+    result = await in_write_tx(app, lambda tx: register_contact(tx, vault, actor, phone, region, now))
+    return 201 if result.created else 200, {"contact_id": result.contact_id, "created": result.created}
+
+
+async def _hot_create_contact(scope: Scope, body: bytes) -> HotAnswer | None:
+    fields = json_object_of(scope, body)
+    if fields is None or "phone" not in fields or not fields.keys() <= {"phone", "region"}:
+        return None  # ContactIn decides, with its error envelope
+    phone, region = fields["phone"], fields.get("region")
+    if not isinstance(phone, str) or len(phone) > _PHONE_MAX:
+        return None
+    if region is not None and not (isinstance(region, str) and len(region) == 2):
+        return None
+    app = scope["app"]
+    authorization = header_of(scope, b"authorization")
+    actor = await authenticated(
+        app.state.vault, authorization.decode("latin-1") if authorization else None, _CAPTURE_ROLES
     )
+    return json_answer(*await _register(app, actor, phone, region))
 
 
 @router.post("/contacts/batch", response_model=ContactBatchOut)
@@ -88,18 +113,26 @@ _PLAIN_IDS = re.compile(r"[a-z_]*")
 
 def _batch_json(results: Sequence[RegisteredContact | BatchItemError]) -> bytes:
     """The ContactBatchOut document, written directly: pydantic models per item cost more than the registration."""
-    created = sum(1 for r in results if isinstance(r, RegisteredContact) and r.created)
-    rejected = sum(1 for r in results if isinstance(r, BatchItemError))
-    ids = [r.contact_id for r in results if isinstance(r, RegisteredContact)]
-    if _PLAIN_IDS.fullmatch("".join(ids)) is None:
-        raise ValueError("unexpected contact id")
     items: list[str] = []
+    append = items.append
+    ids: list[str] = []
+    created = rejected = 0
     for index, r in enumerate(results):
         if isinstance(r, RegisteredContact):
-            flag = "true" if r.created else "false"
-            items.append(f'{{"index":{index},"contact_id":"{r.contact_id}","created":{flag},"error":null}}')
+            ids.append(r.contact_id)
+            if r.created:
+                created += 1
+                append(f'{{"index":{index},"contact_id":"{r.contact_id}","created":true,"error":null}}')
+            else:
+                append(f'{{"index":{index},"contact_id":"{r.contact_id}","created":false,"error":null}}')
         else:
+            rejected += 1
             error = json.dumps({"code": r.code, "message": r.message, "field": f"contacts.{index}.phone"})
-            items.append(f'{{"index":{index},"contact_id":null,"created":null,"error":{error}}}')
+            append(f'{{"index":{index},"contact_id":null,"created":null,"error":{error}}}')
+    if _PLAIN_IDS.fullmatch("".join(ids)) is None:
+        raise ValueError("unexpected contact id")
     summary = f'"created":{created},"existing":{len(results) - created - rejected},"rejected":{rejected}'
     return f'{{"results":[{",".join(items)}],{summary}}}'.encode()
+
+
+hot_routes: dict[tuple[str, str], HotHandler] = {("POST", "/v1/contacts"): _hot_create_contact}

@@ -7,30 +7,34 @@ from typing import Annotated, Any, Literal
 from fastapi import APIRouter, Request
 from fastapi.responses import JSONResponse
 from pydantic import BaseModel, Field
+from starlette.types import Scope
 
-from ...services import Actor, Role
-from ...services.dialing import authorize, check, record_outcome, revoke_handle
-from .._deps import Now, VaultDep, WriteSession, in_read_tx, in_write_tx, require_roles, vault_of
+from ...services import Actor, Role, Vault
+from ...services.dialing import DialAnswer, authorize, check, record_outcome, revoke_handle
+from .._deps import Now, VaultDep, WriteSession, authenticated, in_read_tx, in_write_tx, require_roles, vault_of
+from .._hot import HotAnswer, HotHandler, header_of, json_answer, json_object_of
 
-__all__ = ["router"]
+__all__ = ["hot_routes", "router"]
 
 router = APIRouter(prefix="/v1", tags=["dialing"])
-Gateway = Annotated[Actor, require_roles(Role.GATEWAY)]
+_GATEWAY_ROLES = frozenset({Role.GATEWAY})
+_HANDLE_MAX, _CALLER_LINE_MAX = 200, 64
+Gateway = Annotated[Actor, require_roles(*_GATEWAY_ROLES)]
 Dialer = Annotated[Actor, require_roles(Role.DIALER)]
 DialerOrAdmin = Annotated[Actor, require_roles(Role.DIALER, Role.ADMIN)]
 GatewayOrDialer = Annotated[Actor, require_roles(Role.GATEWAY, Role.DIALER)]
-Handle = Annotated[str, Field(min_length=1, max_length=200)]
+Handle = Annotated[str, Field(min_length=1, max_length=_HANDLE_MAX)]
 Outcome = Literal["answered", "no_answer", "busy", "failed", "opted_out", "complaint"]
 
 
 class AuthorizeIn(BaseModel):
     handle: Handle
-    caller_line: str = Field(min_length=1, max_length=64)
+    caller_line: str = Field(min_length=1, max_length=_CALLER_LINE_MAX)
 
 
 class CheckIn(BaseModel):
     handle: Handle
-    caller_line: str | None = Field(default=None, min_length=1, max_length=64)
+    caller_line: str | None = Field(default=None, min_length=1, max_length=_CALLER_LINE_MAX)
 
 
 class DecisionOut(BaseModel):
@@ -67,17 +71,45 @@ class RevokeOut(BaseModel):
     revoked: bool
 
 
-@router.post("/dial/authorize", response_model=DecisionOut, response_model_exclude_none=True)
-async def dial_authorize(request: Request, body: AuthorizeIn, actor: Gateway) -> JSONResponse:
-    # The gateway's hot path: no dependencies beyond the key check (each costs more to solve than it does).
+def _decision(answer: DialAnswer) -> dict[str, Any]:
+    if answer.decision == "allow":
+        return {"decision": "allow", "destination": answer.destination, "attempt_id": answer.attempt_id}
+    return {"decision": "deny", "reason": answer.reason}
+
+
+async def _authorize(app: Any, actor: Actor, handle: str, caller_line: str) -> DialAnswer:
     # The unit of work commits before the answer leaves: an allow is never sent for an attempt or a
     # reveal audit entry that was not stored.
-    vault = vault_of(request)
+    vault: Vault = app.state.vault
     now = vault.clock.now()
-    answer = await in_write_tx(request, lambda tx: authorize(tx, vault, actor, body.handle, body.caller_line, now))
-    if answer.decision == "allow":
-        return JSONResponse({"decision": "allow", "destination": answer.destination, "attempt_id": answer.attempt_id})
-    return JSONResponse({"decision": "deny", "reason": answer.reason})
+    return await in_write_tx(app, lambda tx: authorize(tx, vault, actor, handle, caller_line, now))
+
+
+@router.post("/dial/authorize", response_model=DecisionOut, response_model_exclude_none=True)
+async def dial_authorize(request: Request, body: AuthorizeIn, actor: Gateway) -> JSONResponse:
+    """The gateway redeems a handle. (Well-formed requests are answered by `_hot_authorize`.)"""
+    return JSONResponse(_decision(await _authorize(request.app, actor, body.handle, body.caller_line)))
+
+
+def _short_text(value: Any, longest: int) -> bool:
+    return isinstance(value, str) and 0 < len(value) <= longest
+
+
+async def _hot_authorize(scope: Scope, body: bytes) -> HotAnswer | None:
+    fields = json_object_of(scope, body)
+    if (
+        fields is None
+        or fields.keys() != {"handle", "caller_line"}
+        or not _short_text(fields["handle"], _HANDLE_MAX)
+        or not _short_text(fields["caller_line"], _CALLER_LINE_MAX)
+    ):
+        return None  # AuthorizeIn decides, with its error envelope
+    app = scope["app"]
+    authorization = header_of(scope, b"authorization")
+    actor = await authenticated(
+        app.state.vault, authorization.decode("latin-1") if authorization else None, _GATEWAY_ROLES
+    )
+    return json_answer(200, _decision(await _authorize(app, actor, fields["handle"], fields["caller_line"])))
 
 
 @router.post("/dial/check", response_model=CheckOut, response_model_exclude_none=True)
@@ -99,3 +131,6 @@ def handles_revoke(
     body: RevokeIn, actor: DialerOrAdmin, vault: VaultDep, session: WriteSession, now: Now
 ) -> dict[str, Any]:
     return revoke_handle(session, vault, actor, body.handle, now)
+
+
+hot_routes: dict[tuple[str, str], HotHandler] = {("POST", "/v1/dial/authorize"): _hot_authorize}

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import functools
 import os
 import string
 from datetime import datetime
@@ -18,6 +19,15 @@ def new_id(prefix: str) -> str:
     return prefix + "_" + os.urandom(_LENGTH).translate(_TO_LETTERS).decode("ascii")
 
 
+@functools.lru_cache(maxsize=4)
+def _time_letters(seconds: int) -> str:
+    letters = []
+    for _ in range(_TIME_LETTERS):
+        seconds, digit = divmod(seconds, 26)
+        letters.append(string.ascii_lowercase[digit])
+    return "".join(reversed(letters))
+
+
 def new_sorted_ids(prefix: str, now: datetime, count: int) -> list[str]:
     """`count` ids that sort by creation second, then at random: inserts land at the end of an index.
 
@@ -25,11 +35,6 @@ def new_sorted_ids(prefix: str, now: datetime, count: int) -> list[str]:
     to the WAL at commit; for append-only records whose time is no secret (consent events, receipts)
     that write amplification dominated batch capture.
     """
-    seconds = int(now.timestamp())
-    letters = []
-    for _ in range(_TIME_LETTERS):
-        seconds, digit = divmod(seconds, 26)
-        letters.append(string.ascii_lowercase[digit])
-    head = prefix + "_" + "".join(reversed(letters))
+    head = prefix + "_" + _time_letters(int(now.timestamp()))
     tails = os.urandom(_RANDOM_LETTERS * count).translate(_TO_LETTERS).decode("ascii")
     return [head + tails[i : i + _RANDOM_LETTERS] for i in range(0, _RANDOM_LETTERS * count, _RANDOM_LETTERS)]

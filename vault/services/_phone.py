@@ -2,11 +2,13 @@
 
 from __future__ import annotations
 
+import functools
 import re
 from dataclasses import dataclass
 
 import phonenumbers
 from phonenumbers import geocoder, phonemetadata, timezone
+from phonenumbers.tzdata import TIMEZONE_DATA
 
 from ..errors import InvalidPhoneNumber
 
@@ -74,13 +76,16 @@ class _RegionRules:
         if general is None or not general.national_number_pattern:
             return
         self._general = (tuple(general.possible_length), general.national_number_pattern)
-        descs = [
-            metadata.premium_rate, metadata.toll_free, metadata.shared_cost, metadata.voip,
-            metadata.personal_number, metadata.pager, metadata.uan, metadata.voicemail, metadata.fixed_line,
-        ]  # fmt: skip
+        # Most registered numbers are mobile or fixed-line, so those alternatives come first (the order of an
+        # alternation changes which one matches first, never whether the number matches).
+        descs = [metadata.fixed_line]
         # Same rule as phonenumbers: when mobile and fixed-line share a pattern, mobile is never tried.
         if not metadata.same_mobile_and_fixed_line_pattern:
-            descs.append(metadata.mobile)
+            descs.insert(0, metadata.mobile)
+        descs += [
+            metadata.premium_rate, metadata.toll_free, metadata.shared_cost, metadata.voip,
+            metadata.personal_number, metadata.pager, metadata.uan, metadata.voicemail,
+        ]  # fmt: skip
         self._types = [
             (tuple(desc.possible_length), desc.national_number_pattern)
             for desc in descs
@@ -198,8 +203,11 @@ _US_STATES = {
 _US_CODES = frozenset(_US_STATES.values())
 
 
+_SUBDIVIDED_REGIONS = frozenset({"US"})  # where the policies have rules per state
+
+
 def _subdivisions(number: phonenumbers.PhoneNumber, region: str | None) -> frozenset[str]:
-    if region != "US":
+    if region not in _SUBDIVIDED_REGIONS:
         return frozenset()
     description = geocoder.description_for_number(number, "en").strip()
     if description in _US_STATES:
@@ -210,13 +218,28 @@ def _subdivisions(number: phonenumbers.PhoneNumber, region: str | None) -> froze
     return frozenset()
 
 
+@functools.cache
+def _zones_of_every_number(country_code: int) -> tuple[str, ...] | None:
+    """The time zones of every valid number of a country code, if phonenumbers maps all of its prefixes
+    (and the country code itself) to the same zones; else None (the number's own prefix decides)."""
+    code = str(country_code)
+    found = {zones for prefix, zones in TIMEZONE_DATA.items() if prefix.startswith(code)}
+    if code not in TIMEZONE_DATA or len(found) != 1:
+        return None
+    return tuple(z for z in TIMEZONE_DATA[code] if z != _UNKNOWN_ZONE)
+
+
 def number_facts(e164: str) -> NumberFacts:
     """Region, subdivisions and every candidate time zone of a number (empty zones = unknown).
 
     Not cached here: a cache keyed by the number would keep plaintext numbers in memory. The dialing
     hot path caches the result by blind index instead (dialing/_facts.CalleeFactsCache)."""
-    number = e164_number(e164)
     region = valid_e164_region(e164)
+    if region is not None and region not in _SUBDIVIDED_REGIONS:
+        zones = _zones_of_every_number(phonenumbers.country_code_for_region(region))
+        if zones is not None:
+            return NumberFacts(region=region, subdivisions=frozenset(), time_zones=zones)
+    number = e164_number(e164)
     if number is None or region is None:  # not a number this vault stores: the general parser decides
         number = phonenumbers.parse(e164, None)
         region = phonenumbers.region_code_for_number(number)

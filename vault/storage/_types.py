@@ -14,9 +14,13 @@ from sqlalchemy.types import TypeDecorator
 __all__ = ["JSONText", "UTCDateTime", "canonical_json"]
 
 
+# One encoder for every call: `json.dumps` with options builds a new one each time (hot on audit appends).
+_canonical_encoder = json.JSONEncoder(separators=(",", ":"), sort_keys=True, ensure_ascii=False)
+
+
 def canonical_json(value: Any) -> str:
     """The text JSONText stores: sorted keys, no spaces, UTF-8 kept."""
-    return json.dumps(value, separators=(",", ":"), sort_keys=True, ensure_ascii=False)
+    return _canonical_encoder.encode(value)
 
 
 class UTCDateTime(TypeDecorator[datetime]):
@@ -43,12 +47,20 @@ class UTCDateTime(TypeDecorator[datetime]):
         if dialect.name != "sqlite":
             return super().bind_processor(dialect)
 
+        # A unit of work binds its one `now` several times: the last conversion is kept.
+        last: tuple[datetime | None, str | None] = (None, None)
+
         def to_text(value: datetime | None) -> str | None:
+            nonlocal last
             if value is None:
                 return None
-            if value.tzinfo is not None:
-                value = value.astimezone(UTC).replace(tzinfo=None)
-            return value.isoformat(" ", "microseconds")
+            known, text = last
+            if value is known:
+                return text
+            naive = value if value.tzinfo is None else value.astimezone(UTC).replace(tzinfo=None)
+            text = naive.isoformat(" ", "microseconds")
+            last = (value, text)
+            return text
 
         return to_text
 

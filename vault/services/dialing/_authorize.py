@@ -34,7 +34,7 @@ from ...policy import (
 from ...storage import Prepared, Tx
 from ...storage import tables as t
 from .._context import Actor, Vault
-from .._ids import new_id
+from .._ids import new_sorted_ids
 from .._phone import parse_phone
 from ..audit import record_event
 from ..consent import file_complaint, suppress_blind_index, withdraw_consents
@@ -273,7 +273,9 @@ def authorize(
         )  # fmt: skip
         return DialAnswer("deny", reasons[0], reasons)
     destination = evaluation.e164 or decrypt_number(keyring, row.contact_id, row.wrapped_dek, row.phone_ct)
-    attempt_id = new_id("at")
+    # Time-sorted: an attempt's time is no secret from the gateway it is returned to, and sorted ids
+    # append to the attempts' and audit entries' id indexes instead of dirtying a random page of each.
+    attempt_id = new_sorted_ids("at", now, 1)[0]
     _INSERT_ATTEMPT.run(
         unit,
         {

@@ -6,6 +6,7 @@ import threading
 from collections import OrderedDict
 from collections.abc import Callable, Iterable
 from datetime import datetime, time, timedelta
+from functools import lru_cache
 from typing import Any
 
 from sqlalchemy import bindparam, select
@@ -145,5 +146,9 @@ def licence_facts(unit: Session | Tx, tenant_id: str) -> tuple[LicenceFact, ...]
 
 def policy_ref(policy: PolicySet) -> str:
     """The policy fingerprint as the audit ledger can hold it: hex in groups of four, so it never reads as a number."""
-    fingerprint = policy.fingerprint
+    return _grouped_hex(policy.fingerprint)
+
+
+@lru_cache(maxsize=64)
+def _grouped_hex(fingerprint: str) -> str:
     return "-".join(fingerprint[i : i + 4] for i in range(0, len(fingerprint), 4))

@@ -201,8 +201,10 @@ def measure_dialing(run: Run) -> None:
                     key,
                     label,
                     result,
-                    limited_by="the server core: auth (HMAC + key lookup), handle lookup, policy decision, "
-                    "frequency-cap count, DEK unwrap + decrypt, attempt row + audit entry in one write transaction",
+                    limited_by="the server core: uvicorn and the hot-route handler (no FastAPI request handling), "
+                    "the key lookup, then in a group-committed transaction the joined handle read, the policy "
+                    "decision, the frequency-cap read, DEK unwrap + decrypt, the attempt row and the audit entry; "
+                    "one access-log line",
                     details=extra,
                 )
             else:
@@ -259,8 +261,9 @@ def _measure_handles(run: Run, bench: BenchVault, port: int, prepared: dict[str,
         result,
         unit="handles/s",
         per_request=len(bodies[0]),
-        limited_by="the server core: per-contact eligibility checks (consent, suppression), a random "
-        "token + HMAC digest per handle, the batch insert, JSON out",
+        limited_by="the server core and the disk: per-contact eligibility checks (one query per batch), a random "
+        "token + HMAC digest per handle, the batch insert (the digest and contact indexes take one random page "
+        "each per handle, written at commit and again by the checkpointer), JSON out",
     )
 
 

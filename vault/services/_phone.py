@@ -7,7 +7,7 @@ import re
 from dataclasses import dataclass
 
 import phonenumbers
-from phonenumbers import geocoder, phonemetadata, timezone
+from phonenumbers import phonemetadata, timezone
 from phonenumbers.tzdata import TIMEZONE_DATA
 
 from ..errors import InvalidPhoneNumber
@@ -209,6 +209,9 @@ _SUBDIVIDED_REGIONS = frozenset({"US"})  # where the policies have rules per sta
 def _subdivisions(number: phonenumbers.PhoneNumber, region: str | None) -> frozenset[str]:
     if region not in _SUBDIVIDED_REGIONS:
         return frozenset()
+    # Imported here: its data takes ~1 s to load, which every CLI start (an import included) would pay.
+    from phonenumbers import geocoder  # noqa: PLC0415
+
     description = geocoder.description_for_number(number, "en").strip()
     if description in _US_STATES:
         return frozenset({f"US-{_US_STATES[description]}"})

@@ -3,16 +3,19 @@
 from __future__ import annotations
 
 import csv
+from datetime import UTC, datetime
 from pathlib import Path
 
 import pytest
+from fastapi.testclient import TestClient
 from sqlalchemy import func, select
 from typer.testing import CliRunner
 
 from tests.conftest import TenantKeys
 from vault.cli import app
 from vault.config import Settings
-from vault.services import Actor, Vault
+from vault.crypto import jws_verify
+from vault.services import Actor, Role, Vault
 from vault.services.consent import register_notice
 from vault.storage import tables as t
 
@@ -81,6 +84,21 @@ def test_rerunning_the_same_file_adds_nothing(cli_env: Vault, tmp_path: Path) ->
     assert second.exit_code == 0
     assert _events(cli_env) == 3
     assert "duplicates skipped 3" in second.output
+
+
+def test_imported_consents_have_receipts_that_verify_and_carry_when_consent_was_given(
+    cli_env: Vault, tmp_path: Path, client: TestClient, acme: TenantKeys
+) -> None:
+    assert CliRunner().invoke(app, ["import", str(_write(tmp_path / "in.csv", GOOD))]).exit_code == 0
+    with cli_env.database.read() as session:
+        receipt_ids = session.execute(select(t.consent_events.c.receipt_id)).scalars().all()
+    jwks = client.get("/v1/.well-known/jwks.json").json()
+    stamps = set()
+    for receipt_id in receipt_ids:
+        response = client.get(f"/v1/receipts/{receipt_id}", headers=acme.headers(Role.CAPTURE)).json()
+        assert jws_verify(response["jws"], jwks) == response["receipt"]
+        stamps.add(response["receipt"]["consentTimestamp"])
+    assert int(datetime(2025, 6, 2, 10, tzinfo=UTC).timestamp()) in stamps
 
 
 def test_a_crash_mid_import_leaves_only_whole_batches(cli_env: Vault, tmp_path: Path) -> None:

@@ -2,11 +2,12 @@
 
 from __future__ import annotations
 
+from datetime import timedelta
 from typing import Any
 
 import pytest
 from fastapi.testclient import TestClient
-from sqlalchemy import select, update
+from sqlalchemy import func, select, update
 
 from tests.conftest import START, TenantKeys
 from tests.consent.conftest import PHONE, consent_body
@@ -89,33 +90,87 @@ def test_every_read_of_a_receipt_gives_the_same_token(client: TestClient, acme: 
     assert reads[0] == reads[1]
 
 
-def _stored(vault: Vault, receipt_id: str) -> Any:
+def _event_of(vault: Vault, receipt_id: str) -> Any:
     with vault.database.read() as session:
-        return session.execute(select(t.receipts).where(t.receipts.c.id == receipt_id)).one()
+        return session.execute(select(t.consent_events).where(t.consent_events.c.receipt_id == receipt_id)).one()
 
 
-def test_a_stored_receipt_edited_in_the_database_is_refused(client: TestClient, acme: TenantKeys, vault: Vault) -> None:
-    receipt_id = _capture(client, acme)["receipt_id"]
-    edited = _stored(vault, receipt_id).payload.replace('"EXPLICIT"', '"IMPLIED"')
-    with vault.database.write() as session:
-        session.execute(update(t.receipts).where(t.receipts.c.id == receipt_id).values(payload=edited))
+def _refused(client: TestClient, acme: TenantKeys, receipt_id: str) -> bool:
     response = client.get(f"/v1/receipts/{receipt_id}", headers=acme.headers(Role.CAPTURE))
-    assert response.status_code == 500
-    assert response.json()["error"]["code"] == "receipt_integrity_failed"
+    return response.status_code == 500 and bool(response.json()["error"]["code"] == "receipt_integrity_failed")
 
 
-def test_a_stored_receipt_moved_to_another_row_is_refused(client: TestClient, acme: TenantKeys, vault: Vault) -> None:
-    first = _capture(client, acme)["receipt_id"]
+def test_a_receipt_template_edited_in_the_database_is_refused(
+    client: TestClient, acme: TenantKeys, vault: Vault
+) -> None:
+    receipt_id = _capture(client, acme)["receipt_id"]
+    rt = t.receipt_templates.c
+    with vault.database.write() as session:
+        session.execute(
+            update(t.receipt_templates)
+            .where(rt.id == _event_of(vault, receipt_id).receipt_template_id)
+            .values(pieces=func.replace(rt.pieces, "EXPLICIT", "IMPLIED"))
+        )
+    assert _refused(client, acme, receipt_id)
+
+
+def test_a_receipt_whose_event_row_was_edited_is_refused(client: TestClient, acme: TenantKeys, vault: Vault) -> None:
+    receipt_id = _capture(client, acme)["receipt_id"]
+    with vault.database.write() as session:
+        session.execute(
+            update(t.consent_events)
+            .where(t.consent_events.c.receipt_id == receipt_id)
+            .values(occurred_at=START - timedelta(days=30))
+        )
+    assert _refused(client, acme, receipt_id)
+
+
+def test_a_receipt_mac_moved_to_another_event_row_is_refused(
+    client: TestClient, acme: TenantKeys, vault: Vault
+) -> None:
+    first = _event_of(vault, _capture(client, acme)["receipt_id"])
     second = client.post("/v1/consents", json=consent_body(purpose="survey"), headers=acme.headers(Role.CAPTURE))
-    moved = _stored(vault, first)
+    with vault.database.write() as session:
+        session.execute(
+            update(t.consent_events)
+            .where(t.consent_events.c.receipt_id == second.json()["receipt_id"])
+            .values(
+                receipt_template_id=first.receipt_template_id,
+                receipt_mac=first.receipt_mac,
+                receipt_mac_key_version=first.receipt_mac_key_version,
+            )
+        )
+    assert _refused(client, acme, second.json()["receipt_id"])
+
+
+def test_receipts_of_one_shape_share_one_template(client: TestClient, acme: TenantKeys, vault: Vault) -> None:
+    body = {"items": [consent_body(phone=f"+861380013800{i}") for i in range(3)]}
+    client.post("/v1/consents/batch", json=body, headers=acme.headers(Role.CAPTURE))
+    with vault.database.read() as session:
+        templates = session.execute(select(func.count()).select_from(t.receipt_templates)).scalar_one()
+    assert templates == 1
+
+
+def _marked_receipt(client: TestClient, acme: TenantKeys) -> str:
+    """A receipt whose shape holds a template marker: stored whole, as a row of `receipts`."""
+    body = {"items": [consent_body(language="\ue000termination\ue000")]}
+    response = client.post("/v1/consents/batch", json=body, headers=acme.headers(Role.CAPTURE))
+    receipt_id: str = response.json()["results"][0]["receipt_id"]
+    return receipt_id
+
+
+def test_a_receipt_stored_whole_and_edited_in_the_database_is_refused(
+    client: TestClient, acme: TenantKeys, vault: Vault
+) -> None:
+    receipt_id = _marked_receipt(client, acme)
+    rc = t.receipts.c
     with vault.database.write() as session:
         session.execute(
             update(t.receipts)
-            .where(t.receipts.c.id == second.json()["receipt_id"])
-            .values(payload=moved.payload, mac=moved.mac, mac_key_version=moved.mac_key_version)
+            .where(rc.id == receipt_id)
+            .values(payload=func.replace(rc.payload, '"EXPLICIT"', '"IMPLIED"'))
         )
-    response = client.get(f"/v1/receipts/{second.json()['receipt_id']}", headers=acme.headers(Role.CAPTURE))
-    assert response.json()["error"]["code"] == "receipt_integrity_failed"
+    assert _refused(client, acme, receipt_id)
 
 
 def test_text_fields_that_look_like_template_markers_are_kept_verbatim(client: TestClient, acme: TenantKeys) -> None:

@@ -43,6 +43,15 @@ def test_erasure_says_what_it_kept_and_why(client: TestClient, acme: TenantKeys,
     assert all(k["source"] for k in kept.values())
 
 
+def test_erasure_keeps_the_subjects_receipts_with_their_consent_events(
+    client: TestClient, acme: TenantKeys, subject: Subject
+) -> None:
+    kept = {k["kind"]: k for k in run(client, acme, "erasure")["result"]["kept"]}
+    assert kept["receipts"]["count"] == kept["consent_events"]["count"]
+    receipt = client.get(f"/v1/receipts/{subject.receipt_id}", headers=acme.headers(Role.PRIVACY)).json()
+    assert receipt["receipt"]["piiPrincipalId"] == subject.contact_id
+
+
 def test_the_suppression_outlives_erasure(client: TestClient, acme: TenantKeys, vault: Vault) -> None:
     give_consent(client, acme)
     run(client, acme, "erasure")

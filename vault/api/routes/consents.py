@@ -2,14 +2,17 @@
 
 from __future__ import annotations
 
-from collections.abc import Callable
+import json
+import re
+from collections.abc import Callable, Sequence
 from datetime import datetime
-from typing import Annotated, Any
+from typing import Annotated, Any, NotRequired
 
 from fastapi import APIRouter, Header, Response
 from fastapi.responses import JSONResponse
 from pydantic import BaseModel, Field
 from sqlmodel import Session
+from typing_extensions import TypedDict
 
 from ...services import Actor, Role
 from ...services.consent import (
@@ -29,6 +32,7 @@ from ...services.consent import (
     resolve_subject,
     withdraw_consents,
 )
+from ...services.contacts import BatchItemError
 from .._deps import Now, VaultDep, WriteSession, require_roles
 
 __all__ = ["router"]
@@ -106,8 +110,30 @@ class ConsentOut(BaseModel):
     event: str
 
 
+class NoticeClaimItem(TypedDict):
+    id: Annotated[str, Field(min_length=1, max_length=120)]
+    version: Annotated[str, Field(min_length=1, max_length=40)]
+    text: NotRequired[Annotated[str | None, Field(min_length=1, max_length=200_000)]]
+
+
+class ConsentItem(TypedDict):
+    """ConsentIn as a typed dict: validating a thousand of these costs a fraction of building models."""
+
+    phone: NotRequired[Annotated[str | None, Field(max_length=64)]]
+    contact_id: NotRequired[Annotated[str | None, Field(max_length=40)]]
+    region: NotRequired[Annotated[str | None, Field(min_length=2, max_length=2)]]
+    purpose: Annotated[str, Field(min_length=1, max_length=40)]
+    channels: Annotated[list[str], Field(min_length=1, max_length=10)]
+    notice: NoticeClaimItem
+    method: Annotated[str, Field(min_length=1, max_length=40)]
+    jurisdiction: NotRequired[Annotated[str | None, Field(max_length=20)]]
+    language: NotRequired[Annotated[str | None, Field(max_length=20)]]
+    evidence: NotRequired[dict[str, Any] | None]
+    expires_at: NotRequired[datetime | None]
+
+
 class ConsentBatchIn(BaseModel):
-    items: list[ConsentIn] = Field(min_length=1, max_length=MAX_BATCH)
+    items: list[ConsentItem] = Field(min_length=1, max_length=MAX_BATCH)
 
 
 class ConsentBatchItemOut(BaseModel):
@@ -197,6 +223,49 @@ def create_consent(
     return _idempotent(session, actor, idempotency_key, "consents", body, now, run)
 
 
+def _item_input(item: ConsentItem, notices: dict[tuple[str, str, str | None], NoticeClaim]) -> ConsentInput:
+    """The service's input for a batch item; the items naming the same notice share one claim (in `notices`)."""
+    claim = item["notice"]
+    key = (claim["id"], claim["version"], claim.get("text"))
+    notice = notices.get(key)
+    if notice is None:
+        notice = notices[key] = NoticeClaim(*key)
+    return ConsentInput(
+        item["purpose"], item["channels"], notice, item["method"], item.get("phone"), item.get("contact_id"),
+        item.get("region"), item.get("jurisdiction"), item.get("language"), item.get("evidence"),
+        item.get("expires_at"),
+    )  # fmt: skip
+
+
+# Consent, contact and receipt ids are generated letters and "_" (services/_ids.py): no JSON escaping needed.
+_PLAIN_IDS = re.compile(r"[a-z_]*")
+
+
+def _batch_json(results: Sequence[CapturedConsent | DuplicateItem | BatchItemError]) -> bytes:
+    """The ConsentBatchOut document, written directly: a model per item costs more than its JSON."""
+    items: list[str] = []
+    granted = 0
+    for index, r in enumerate(results):
+        if isinstance(r, CapturedConsent):
+            granted += 1
+            items.append(
+                f'{{"index":{index},"consent_id":"{r.consent_id}","contact_id":"{r.contact_id}",'
+                f'"receipt_id":"{r.receipt_id}","status":"{r.status}"}}'
+            )
+        elif isinstance(r, DuplicateItem):  # pragma: no cover - HTTP items carry no row key
+            items.append(f'{{"index":{index},"status":"duplicate"}}')
+        else:
+            field = f"items.{index}.{r.field}" if r.field else f"items.{index}"
+            error = json.dumps({"code": r.code, "message": r.message, "field": field}, ensure_ascii=False)
+            items.append(f'{{"index":{index},"error":{error}}}')
+    plain = "".join(
+        f"{r.consent_id}{r.contact_id}{r.receipt_id}{r.status}" for r in results if isinstance(r, CapturedConsent)
+    )
+    if _PLAIN_IDS.fullmatch(plain) is None:
+        raise ValueError("unexpected id in a batch result")
+    return f'{{"results":[{",".join(items)}],"granted":{granted},"rejected":{len(items) - granted}}}'.encode()
+
+
 @router.post("/consents/batch", response_model=ConsentBatchOut)
 def create_consents(
     body: ConsentBatchIn,
@@ -205,27 +274,20 @@ def create_consents(
     session: WriteSession,
     now: Now,
     idempotency_key: IdempotencyKey = None,
-) -> JSONResponse:
-    def run() -> tuple[int, dict[str, Any]]:
+) -> Response:
+    def run() -> tuple[int, bytes]:
         notices: dict[tuple[str, str, str | None], NoticeClaim] = {}
-        results = capture_consents(session, vault, actor, [item.to_input(notices) for item in body.items], now)
-        items: list[dict[str, Any]] = []
-        granted = 0
-        for index, r in enumerate(results):
-            if isinstance(r, CapturedConsent):
-                granted += 1
-                items.append(
-                    {"index": index, "consent_id": r.consent_id, "contact_id": r.contact_id,
-                     "receipt_id": r.receipt_id, "status": r.status}
-                )  # fmt: skip
-            elif isinstance(r, DuplicateItem):  # pragma: no cover - HTTP items carry no row key
-                items.append({"index": index, "status": "duplicate"})
-            else:
-                field = f"items.{index}.{r.field}" if r.field else f"items.{index}"
-                items.append({"index": index, "error": {"code": r.code, "message": r.message, "field": field}})
-        return 200, {"results": items, "granted": granted, "rejected": len(items) - granted}
+        inputs = [_item_input(item, notices) for item in body.items]
+        return 200, _batch_json(capture_consents(session, vault, actor, inputs, now))
 
-    return _idempotent(session, actor, idempotency_key, "consents/batch", body, now, run)
+    if idempotency_key is None:
+        return Response(run()[1], media_type="application/json")
+
+    def answer() -> tuple[int, dict[str, Any]]:
+        status, content = run()
+        return status, json.loads(content)
+
+    return _idempotent(session, actor, idempotency_key, "consents/batch", body, now, answer)
 
 
 @router.post("/consents/withdraw", response_model=WithdrawOut)

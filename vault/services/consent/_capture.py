@@ -27,7 +27,7 @@ from .._phone import parse_phone
 from ..audit import record_event
 from ..contacts import BatchItemError, ensure_contacts, register_contact
 from ._notices import NoticeClaim, NoticeRef, resolve_notices
-from ._receipts import ReceiptSealer, tenant_name
+from ._receipts import ReceiptSealer, ReceiptShape, receipt_id_of_event, tenant_name
 from ._rules import ConsentRules, PurposeRules, rules_for
 
 __all__ = [
@@ -150,13 +150,14 @@ def _utc(value: datetime) -> datetime:
     return value if value.tzinfo is UTC else utc(value)
 
 
-def _validate(index: int, item: ConsentInput, rules: ConsentRules, now: datetime) -> _Item:
+def _validate(index: int, item: ConsentInput, rules: ConsentRules, now: datetime, latest: datetime) -> _Item:
+    """`latest`: the latest time a consent may say it was given (now, give or take clock skew)."""
     purpose = rules.require_purpose(item.purpose)
     channels = rules.channels(purpose, item.channels)
     if item.method not in METHODS:
         raise InvalidInput("unknown collection method", code="invalid_method", field="method")
     occurred_at = now if item.occurred_at is None else _utc(item.occurred_at)
-    if occurred_at > now + _CLOCK_SKEW:
+    if occurred_at > latest:
         raise InvalidInput("consent cannot be given in the future", code="consented_in_future", field="consented_at")
     if item.expires_at is not None:
         expires_at: datetime | None = _utc(item.expires_at)
@@ -364,9 +365,10 @@ def _capture(
     rules = rules_for(session, vault, tenant_id)
     results: list[CapturedConsent | DuplicateItem | DialvaultError | None] = [None] * len(items)
     good: list[_Item] = []
+    latest = now + _CLOCK_SKEW
     for index, source in enumerate(items):
         try:
-            good.append(_validate(index, source, rules, now))
+            good.append(_validate(index, source, rules, now, latest))
         except DialvaultError as exc:
             results[index] = exc
 
@@ -433,10 +435,8 @@ def _capture(
 _EVENT_COLUMNS = (
     "id", "tenant_id", "consent_id", "contact_id", "event_type", "purpose", "channels", "notice_id", "notice_version",
     "notice_sha256", "method", "jurisdiction", "language", "evidence", "evidence_ct", "occurred_at", "recorded_at",
-    "expires_at", "receipt_id", "idempotency_key", "actor",
-)  # fmt: skip
-_RECEIPT_COLUMNS = (
-    "id", "tenant_id", "consent_event_id", "contact_id", "payload", "mac", "mac_key_version", "created_at",
+    "expires_at", "receipt_id", "idempotency_key", "actor", "receipt_template_id", "receipt_mac",
+    "receipt_mac_key_version",
 )  # fmt: skip
 
 
@@ -450,18 +450,17 @@ def _write_grants(
     existed = set(states)
     secret_owners = sorted({i.contact_id or "" for i in items if i.evidence_secret})
     deks = _contact_deks(session, keyring, secret_owners) if secret_owners else {}
-    sealer = ReceiptSealer(keyring, ctx.controller)
-    mac_version = sealer.mac_version
+    sealer = ReceiptSealer(session, keyring, ctx.controller, now)
     count = len(items)
     consent_ids = new_sorted_ids("cn", now, count)
     event_ids = new_sorted_ids("ce", now, count)
-    receipt_ids = new_sorted_ids("rc", now, count)
     changed: dict[tuple[str, str], FoldedState] = {}
     events: list[tuple[Any, ...]] = []
-    receipts: list[tuple[Any, ...]] = []
     out: list[CapturedConsent] = []
-    for item, consent_id, event_id, receipt_id in zip(items, consent_ids, event_ids, receipt_ids, strict=True):
+    shapes: dict[tuple[Any, ...], ReceiptShape] = {}
+    for item, consent_id, event_id in zip(items, consent_ids, event_ids, strict=True):
         contact_id = item.contact_id or ""
+        receipt_id = receipt_id_of_event(event_id)
         rules = item.rules
         purpose = rules.name
         notice = item.notice
@@ -469,17 +468,29 @@ def _write_grants(
         channels = item.channels  # shared by the batch's items with the same list: stored as JSON once
         state_key = (contact_id, purpose)
         state = states.get(state_key)
-        event_type = _grant_type(state, item.occurred_at)
-        new_state = _apply(state, event_type, consent_id, channels, item.occurred_at, item.expires_at)
-        if new_state is not None:
-            states[state_key] = changed[state_key] = new_state
+        if state is None:  # a first grant (new contacts have no state): what `_apply` would give, without the calls
+            event_type = "given"
+            states[state_key] = changed[state_key] = FoldedState(
+                consent_id, "granted", channels, item.occurred_at, item.expires_at
+            )
+        else:
+            event_type = _grant_type(state, item.occurred_at)
+            new_state = _apply(state, event_type, consent_id, channels, item.occurred_at, item.expires_at)
+            if new_state is not None:
+                states[state_key] = changed[state_key] = new_state
         source = item.source
-        payload, mac = sealer.seal(
-            receipt_id=receipt_id, contact_id=contact_id, event_type=event_type, purpose=purpose,
-            purpose_category=rules.category, explicit=rules.explicit, channels=tuple(channels), method=source.method,
-            jurisdiction=source.jurisdiction, language=source.language, occurred_at=item.occurred_at,
-            expires_at=item.expires_at, notice=notice.facts, policy_url=notice.policy_url,
-        )  # fmt: skip
+        # The batch's items share their rules, channel lists and notices (one object each): a key of their ids
+        # finds the receipt shape without hashing the facts themselves.
+        shape_key = (event_type, id(rules), id(channels), id(notice), source.method, source.jurisdiction,
+                     source.language)  # fmt: skip
+        shape = shapes.get(shape_key)
+        if shape is None:
+            shape = shapes[shape_key] = sealer.shape(
+                event_type=event_type, purpose=purpose, purpose_category=rules.category, explicit=rules.explicit,
+                channels=tuple(channels), method=source.method, jurisdiction=source.jurisdiction,
+                language=source.language, notice=notice.facts, policy_url=notice.policy_url,
+            )  # fmt: skip
+        receipt = sealer.seal(shape, receipt_id, event_id, contact_id, item.occurred_at, item.expires_at)
         evidence_ct = None
         if item.evidence_secret:
             plain = json.dumps(item.evidence_secret, separators=(",", ":"), sort_keys=True).encode("utf-8")
@@ -487,12 +498,11 @@ def _write_grants(
         events.append(
             (event_id, tenant_id, consent_id, contact_id, event_type, purpose, channels, notice.id, notice.version,
              notice.sha256, source.method, source.jurisdiction, source.language, item.evidence, evidence_ct,
-             item.occurred_at, now, item.expires_at, receipt_id, source.idempotency_key, ctx.actor_label)
+             item.occurred_at, now, item.expires_at, receipt_id, source.idempotency_key, ctx.actor_label, *receipt)
         )  # fmt: skip
-        receipts.append((receipt_id, tenant_id, event_id, contact_id, payload, mac, mac_version, now))
         out.append(CapturedConsent(consent_id, contact_id, receipt_id, event_id, event_type))
     bulk_insert(session, t.consent_events, events, columns=_EVENT_COLUMNS)
-    bulk_insert(session, t.receipts, receipts, columns=_RECEIPT_COLUMNS)
+    sealer.flush()
     _write_states(session, tenant_id, changed, existed, now)
     return out
 
@@ -607,22 +617,20 @@ def withdraw_consents(
         return Withdrawal(0, [], [])
     rules = rules_for(session, vault, tenant_id)
     grants = _grant_events(session, tenant_id, contact_id, [s.consent_id for s in live.values()])
-    sealer = ReceiptSealer(keyring, tenant_name(session, tenant_id))
+    sealer = ReceiptSealer(session, keyring, tenant_name(session, tenant_id), now)
     actor_label = f"{actor.role}:{actor.key_id}"
     events: list[tuple[Any, ...]] = []
-    receipts: list[tuple[Any, ...]] = []
+    receipt_ids: list[str] = []
     changed: dict[tuple[str, str], FoldedState] = {}
-    for key, state in sorted(live.items()):
+    for (key, state), event_id in zip(sorted(live.items()), new_sorted_ids("ce", now, len(live)), strict=True):
         purpose_name = key[1]
         grant = grants.get(state.consent_id)
         purpose_rules = rules.purpose(purpose_name)
-        event_id, receipt_id = new_sorted_ids("ce", now, 1)[0], new_sorted_ids("rc", now, 1)[0]
+        receipt_id = receipt_id_of_event(event_id)
         notice = None
         if grant is not None and grant.notice_id is not None:
             notice = (("id", grant.notice_id), ("sha256", grant.notice_sha256), ("version", grant.notice_version))
-        payload, mac = sealer.seal(
-            receipt_id=receipt_id,
-            contact_id=contact_id,
+        shape = sealer.shape(
             event_type="withdrawn",
             purpose=purpose_name,
             purpose_category=purpose_rules.category if purpose_rules else (purpose_name,),
@@ -631,28 +639,28 @@ def withdraw_consents(
             method=method,
             jurisdiction=grant.jurisdiction if grant is not None else None,
             language=grant.language if grant is not None else None,
-            occurred_at=now,
-            expires_at=state.expires_at,
             notice=notice,
             policy_url=None,
         )
+        # The withdrawal's row has no expiry: its receipt's termination is "withdrawn" whatever the grant's was.
+        receipt = sealer.seal(shape, receipt_id, event_id, contact_id, now, None)
         new_state = _apply(state, "withdrawn", state.consent_id, state.channels, now, None)
         if new_state is not None:
             changed[key] = new_state
         events.append(
             (event_id, tenant_id, state.consent_id, contact_id, "withdrawn", purpose_name, state.channels, None, None,
-             None, method, None, None, None, None, now, now, None, receipt_id, None, actor_label)
+             None, method, None, None, None, None, now, now, None, receipt_id, None, actor_label, *receipt)
         )  # fmt: skip
-        receipts.append((receipt_id, tenant_id, event_id, contact_id, payload, mac, sealer.mac_version, now))
+        receipt_ids.append(receipt_id)
     bulk_insert(session, t.consent_events, events, columns=_EVENT_COLUMNS)
-    bulk_insert(session, t.receipts, receipts, columns=_RECEIPT_COLUMNS)
+    sealer.flush()
     _write_states(session, tenant_id, changed, set(changed), now)
     purposes = [k[1] for k in sorted(live)]
     record_event(
         session, keyring, actor, "consent.withdrawn", now, target_type="contact", target_id=contact_id,
-        reason=reason, details={"purposes": purposes, "receipt_ids": [r[0] for r in receipts]},
+        reason=reason, details={"purposes": purposes, "receipt_ids": receipt_ids},
     )  # fmt: skip
-    return Withdrawal(len(events), [r[0] for r in receipts], purposes)
+    return Withdrawal(len(events), receipt_ids, purposes)
 
 
 def expire_consents(session: Session, vault: Vault, actor: Actor | str, tenant_id: str, now: datetime) -> int:

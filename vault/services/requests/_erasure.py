@@ -105,7 +105,10 @@ def erase_contact(
     events = _count(session, t.consent_events, *of_contact)
     consent_rule = rules.retention("consent_evidence", jurisdictions)
     receipts_where = (t.receipts.c.tenant_id == tenant_id, t.receipts.c.contact_id == contact_id)
-    receipts = _count(session, t.receipts, *receipts_where)
+    # Receipts are kept in their event rows since revision 0005, and as rows of `receipts` before it.
+    receipts = _count(session, t.receipts, *receipts_where) + _count(
+        session, t.consent_events, *of_contact, ce.receipt_mac.is_not(None)
+    )
     if events and (consent_rule.period is None or consent_rule.period.total_seconds() > 0):
         session.execute(update(t.consent_events).where(*of_contact).values(evidence_ct=None))
         result.kept.append(

@@ -5,7 +5,16 @@ from typing import cast
 from sqlalchemy import Table
 from sqlmodel import SQLModel
 
-from ._consent import Complaint, ConsentEvent, ConsentState, IdempotencyRecord, Notice, Receipt, Suppression
+from ._consent import (
+    Complaint,
+    ConsentEvent,
+    ConsentState,
+    IdempotencyRecord,
+    Notice,
+    Receipt,
+    ReceiptTemplate,
+    Suppression,
+)
 from ._contacts import Contact
 from ._core import ApiKey, AuditEntry, AuditHead, ServerSecret, Tenant, TenantKey
 from ._dialing import Attempt, CallerLine, Campaign, CampaignCallerLine, DialHandle, Licence
@@ -36,6 +45,7 @@ erasure_journal = _table(ErasureJournalEntry)
 idempotency_records = _table(IdempotencyRecord)
 licences = _table(Licence)
 notices = _table(Notice)
+receipt_templates = _table(ReceiptTemplate)
 receipts = _table(Receipt)
 server_secrets = _table(ServerSecret)
 subject_request_events = _table(SubjectRequestEvent)
@@ -63,6 +73,7 @@ __all__ = [
     "Licence",
     "Notice",
     "Receipt",
+    "ReceiptTemplate",
     "ServerSecret",
     "SubjectRequest",
     "SubjectRequestEvent",
@@ -87,6 +98,7 @@ __all__ = [
     "licences",
     "metadata",
     "notices",
+    "receipt_templates",
     "receipts",
     "server_secrets",
     "subject_request_events",

@@ -17,6 +17,7 @@ __all__ = [
     "IdempotencyRecord",
     "Notice",
     "Receipt",
+    "ReceiptTemplate",
     "Suppression",
 ]
 
@@ -69,6 +70,11 @@ class ConsentEvent(SQLModel, table=True):
     receipt_id: str | None = Field(default=None, max_length=40)
     idempotency_key: str | None = Field(default=None, max_length=200)
     actor: str = Field(max_length=80)
+    # The event's receipt, when kept in its row (since revision 0005): the receipt's payload is its template
+    # filled in from this row, and the MAC covers that payload. Older receipts are rows of `receipts`.
+    receipt_template_id: int | None = None
+    receipt_mac: bytes | None = optional_bytes_field()
+    receipt_mac_key_version: int | None = None
 
 
 class ConsentState(SQLModel, table=True):
@@ -104,6 +110,23 @@ class Receipt(SQLModel, table=True):
     payload: str | None = None
     mac: bytes | None = optional_bytes_field()
     mac_key_version: int | None = None
+    created_at: datetime = time_field()
+
+
+class ReceiptTemplate(SQLModel, table=True):
+    """The canonical payload of receipts of one shape (controller, purpose, channels, notice, ...), cut where
+    each receipt's own values go (its id, timestamp, contact id and termination): a JSON array of the pieces.
+
+    Shared by every receipt of that shape, and never updated: a receipt's MAC covers the filled-in payload.
+    """
+
+    __tablename__ = "receipt_templates"
+    __table_args__ = (UniqueConstraint("tenant_id", "sha256"),)
+
+    id: int | None = Field(default=None, primary_key=True)
+    tenant_id: str = Field(foreign_key="tenants.id", max_length=40)
+    sha256: str = Field(max_length=64)
+    pieces: str
     created_at: datetime = time_field()
 
 

@@ -25,7 +25,7 @@ HotAnswer = tuple[int, bytes]
 #: (scope, body) → the response, or None to pass the request on to its FastAPI route.
 HotHandler = Callable[[Scope, bytes], Awaitable[HotAnswer | None]]
 
-_MAX_HOT_BODY = 4096  # a hot route's body is a few hundred bytes; anything larger takes the general path
+_MAX_HOT_BODY = 4096  # by Content-Length: a hot body is a few hundred bytes; larger ones take the general path
 _JSON_HEADERS = [(b"content-type", b"application/json")]
 
 
@@ -35,8 +35,12 @@ class _HotRoute(NamedTuple):
     path: str
 
 
+# One encoder for every answer: `json.dumps` with options builds a new one per call.
+_encode_json = json.JSONEncoder(separators=(",", ":"), ensure_ascii=False).encode
+
+
 def json_answer(status: int, content: Any) -> HotAnswer:
-    return status, json.dumps(content, separators=(",", ":"), ensure_ascii=False).encode("utf-8")
+    return status, _encode_json(content).encode("utf-8")
 
 
 def header_of(scope: Scope, name: bytes) -> bytes | None:
@@ -71,23 +75,19 @@ class HotRoutes:
         if handler is None or not _small_body(scope):
             await self.app(scope, receive, send)
             return
-        read = await _read_body(receive)
-        if read is None:  # the client went away before its request was complete
-            return
-        body, more = read
-        if more is not None:  # the client sent more than a hot body: the general path reads the rest
-            await self.app(scope, _replay(body, receive, more), send)
+        body = await _read_body(receive)
+        if body is None:  # the client went away before its request was complete
             return
         scope["route"] = _HotRoute(scope["path"])
         try:
             answer = await handler(scope, body)
         except Exception as exc:
             response = error_response(exc)
-            await response(scope, _replay(body, receive, False), send)
+            await response(scope, _replay(body, receive), send)
             return
         if answer is None:
             del scope["route"]
-            await self.app(scope, _replay(body, receive, False), send)
+            await self.app(scope, _replay(body, receive), send)
             return
         status, payload = answer
         headers = [*_JSON_HEADERS, (b"content-length", str(len(payload)).encode("ascii"))]
@@ -100,26 +100,19 @@ def _small_body(scope: Scope) -> bool:
     return length is not None and length.isdigit() and int(length) <= _MAX_HOT_BODY
 
 
-async def _read_body(receive: Receive) -> tuple[bytes, bool | None] | None:
-    """(body, None) once complete; (what was read, whether more follows) if it outgrew the limit; None if
-    the client disconnected."""
+async def _read_body(receive: Receive) -> bytes | None:
+    """The whole body (at most its Content-Length, which the server enforces); None if the client left."""
     chunks: list[bytes] = []
-    size = 0
     while True:
         message = await receive()
         if message["type"] != "http.request":
             return None
-        chunk = message.get("body", b"")
-        chunks.append(chunk)
-        size += len(chunk)
-        more = bool(message.get("more_body", False))
-        if size > _MAX_HOT_BODY:
-            return b"".join(chunks), more
-        if not more:
-            return b"".join(chunks), None
+        chunks.append(message.get("body", b""))
+        if not message.get("more_body", False):
+            return b"".join(chunks)
 
 
-def _replay(body: bytes, receive: Receive, more: bool) -> Receive:
+def _replay(body: bytes, receive: Receive) -> Receive:
     """A `receive` that first gives back the body already read, then hands over to the real one."""
     replayed = False
 
@@ -127,7 +120,7 @@ def _replay(body: bytes, receive: Receive, more: bool) -> Receive:
         nonlocal replayed
         if not replayed:
             replayed = True
-            return {"type": "http.request", "body": body, "more_body": more}
+            return {"type": "http.request", "body": body, "more_body": False}
         return await receive()
 
     return replay

@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import json
-import re
 from collections.abc import Callable, Sequence
 from datetime import datetime
 from typing import Annotated, Any, NotRequired
@@ -34,6 +33,7 @@ from ...services.consent import (
 )
 from ...services.contacts import BatchItemError
 from .._deps import Now, VaultDep, WriteSession, require_roles
+from .._written import require_plain_ids
 
 __all__ = ["router"]
 
@@ -237,10 +237,6 @@ def _item_input(item: ConsentItem, notices: dict[tuple[str, str, str | None], No
     )  # fmt: skip
 
 
-# Consent, contact and receipt ids are generated letters and "_" (services/_ids.py): no JSON escaping needed.
-_PLAIN_IDS = re.compile(r"[a-z_]*")
-
-
 def _batch_json(results: Sequence[CapturedConsent | DuplicateItem | BatchItemError]) -> bytes:
     """The ConsentBatchOut document, written directly: a model per item costs more than its JSON."""
     items: list[str] = []
@@ -258,11 +254,11 @@ def _batch_json(results: Sequence[CapturedConsent | DuplicateItem | BatchItemErr
             field = f"items.{index}.{r.field}" if r.field else f"items.{index}"
             error = json.dumps({"code": r.code, "message": r.message, "field": field}, ensure_ascii=False)
             items.append(f'{{"index":{index},"error":{error}}}')
-    plain = "".join(
-        f"{r.consent_id}{r.contact_id}{r.receipt_id}{r.status}" for r in results if isinstance(r, CapturedConsent)
+    require_plain_ids(
+        "".join(
+            f"{r.consent_id}{r.contact_id}{r.receipt_id}{r.status}" for r in results if isinstance(r, CapturedConsent)
+        )
     )
-    if _PLAIN_IDS.fullmatch(plain) is None:
-        raise ValueError("unexpected id in a batch result")
     return f'{{"results":[{",".join(items)}],"granted":{granted},"rejected":{len(items) - granted}}}'.encode()
 
 

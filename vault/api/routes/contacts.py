@@ -1,7 +1,6 @@
 from __future__ import annotations
 
 import json
-import re
 from collections.abc import Sequence
 from typing import Annotated, Any, NotRequired
 
@@ -13,8 +12,9 @@ from typing_extensions import TypedDict
 
 from ...services import Actor, Role, Vault
 from ...services.contacts import BatchItemError, RegisteredContact, register_contact, register_contacts
-from .._deps import authenticated, in_write_tx, require_roles, vault_of
-from .._hot import HotAnswer, HotHandler, header_of, json_answer, json_object_of
+from .._deps import in_write_tx, require_roles, scope_actor, vault_of
+from .._hot import HotAnswer, HotHandler, json_answer, json_object_of
+from .._written import require_plain_ids
 
 __all__ = ["hot_routes", "router"]
 
@@ -89,10 +89,7 @@ async def _hot_create_contact(scope: Scope, body: bytes) -> HotAnswer | None:
     if region is not None and not (isinstance(region, str) and len(region) == 2):
         return None
     app = scope["app"]
-    authorization = header_of(scope, b"authorization")
-    actor = await authenticated(
-        app.state.vault, authorization.decode("latin-1") if authorization else None, _CAPTURE_ROLES
-    )
+    actor = await scope_actor(scope, _CAPTURE_ROLES)
     return json_answer(*await _register(app, actor, phone, region))
 
 
@@ -105,10 +102,6 @@ def create_contacts(request: Request, body: ContactBatchIn, actor: Capture) -> R
             session, vault, actor, [(c["phone"], c.get("region")) for c in body.contacts], vault.clock.now()
         )
     return Response(_batch_json(results), media_type="application/json")
-
-
-# Contact ids are generated letters and "_" (services/_ids.py), so they need no JSON escaping.
-_PLAIN_IDS = re.compile(r"[a-z_]*")
 
 
 def _batch_json(results: Sequence[RegisteredContact | BatchItemError]) -> bytes:
@@ -129,8 +122,7 @@ def _batch_json(results: Sequence[RegisteredContact | BatchItemError]) -> bytes:
             rejected += 1
             error = json.dumps({"code": r.code, "message": r.message, "field": f"contacts.{index}.phone"})
             append(f'{{"index":{index},"contact_id":null,"created":null,"error":{error}}}')
-    if _PLAIN_IDS.fullmatch("".join(ids)) is None:
-        raise ValueError("unexpected contact id")
+    require_plain_ids("".join(ids))
     summary = f'"created":{created},"existing":{len(results) - created - rejected},"rejected":{rejected}'
     return f'{{"results":[{",".join(items)}],{summary}}}'.encode()
 

@@ -11,8 +11,8 @@ from starlette.types import Scope
 
 from ...services import Actor, Role, Vault
 from ...services.dialing import DialAnswer, authorize, check, record_outcome, revoke_handle
-from .._deps import Now, VaultDep, WriteSession, authenticated, in_read_tx, in_write_tx, require_roles, vault_of
-from .._hot import HotAnswer, HotHandler, header_of, json_answer, json_object_of
+from .._deps import Now, VaultDep, WriteSession, in_read_tx, in_write_tx, require_roles, scope_actor, vault_of
+from .._hot import HotAnswer, HotHandler, json_answer, json_object_of
 
 __all__ = ["hot_routes", "router"]
 
@@ -105,10 +105,7 @@ async def _hot_authorize(scope: Scope, body: bytes) -> HotAnswer | None:
     ):
         return None  # AuthorizeIn decides, with its error envelope
     app = scope["app"]
-    authorization = header_of(scope, b"authorization")
-    actor = await authenticated(
-        app.state.vault, authorization.decode("latin-1") if authorization else None, _GATEWAY_ROLES
-    )
+    actor = await scope_actor(scope, _GATEWAY_ROLES)
     return json_answer(200, _decision(await _authorize(app, actor, fields["handle"], fields["caller_line"])))
 
 

@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import gc
-import logging
 import secrets
 import time
 from collections.abc import AsyncIterator, Mapping
@@ -19,7 +18,7 @@ from ..services import Vault, open_vault
 from ._errors import install_error_handlers
 from ._group_commit import GroupCommit
 from ._hot import HotHandler, HotRoutes, header_of
-from ._logging import configure_logging, request_id_var
+from ._logging import AccessLog, configure_logging, looks_like_a_number, request_id_var
 from .routes import (
     audit,
     caller_lines,
@@ -36,7 +35,17 @@ from .routes import (
 
 __all__ = ["app_from_environment", "create_app"]
 
-_access_log = logging.getLogger("dialvault.access")
+_access_log = AccessLog()
+
+
+def _request_id(incoming: bytes | None) -> str:
+    """The client's X-Request-ID when it is a short alphanumeric token that is not shaped like a phone
+    number (it goes into every log line of the request), else a new one."""
+    if incoming and len(incoming) <= 64 and incoming.isalnum():
+        text = incoming.decode("ascii")
+        if not looks_like_a_number(text):
+            return text
+    return secrets.token_hex(8)
 
 
 class RequestContextMiddleware:
@@ -53,8 +62,7 @@ class RequestContextMiddleware:
         if scope["type"] != "http":
             await self.app(scope, receive, send)
             return
-        incoming = (header_of(scope, b"x-request-id") or b"").decode("latin-1")
-        request_id = incoming if 0 < len(incoming) <= 64 and incoming.isalnum() else secrets.token_hex(8)
+        request_id = _request_id(header_of(scope, b"x-request-id"))
         request_id_header = (b"x-request-id", request_id.encode("ascii"))
         token = request_id_var.set(request_id)
         started = time.perf_counter()
@@ -70,17 +78,9 @@ class RequestContextMiddleware:
         try:
             await self.app(scope, receive, send_with_id)
         finally:
-            route = scope.get("route")
-            _access_log.info(
-                "request",
-                extra={
-                    "request_id": request_id,
-                    "method": scope["method"],
-                    "route": getattr(route, "path", "unmatched"),
-                    "status": status,
-                    "duration_ms": round((time.perf_counter() - started) * 1000, 2),
-                },
-            )
+            route = getattr(scope.get("route"), "path", "unmatched")
+            duration_ms = round((time.perf_counter() - started) * 1000, 2)
+            _access_log.write(request_id, scope["method"], route, status, duration_ms)
             request_id_var.reset(token)
 
 

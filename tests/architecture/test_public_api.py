@@ -100,6 +100,7 @@ PUBLIC = {
         "DatabaseUnavailable",
         "Prepared",
         "Tx",
+        "WriterBusy",
         "as_tx",
         "bulk_insert",
         "canonical_json",

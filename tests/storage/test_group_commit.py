@@ -3,7 +3,10 @@
 from __future__ import annotations
 
 import asyncio
-from collections.abc import Callable
+import sqlite3
+import threading
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
 from typing import Any
 
 import pytest
@@ -11,7 +14,7 @@ from sqlalchemy import bindparam, insert, select
 
 from tests.storage.conftest import children, parents
 from vault.api._group_commit import GroupCommit
-from vault.storage import Database, DatabaseUnavailable, Prepared, Tx
+from vault.storage import Database, DatabaseUnavailable, Prepared, Tx, WriterBusy
 
 _INSERT = Prepared(insert(parents))
 _ORPHAN = Prepared(insert(children))
@@ -107,3 +110,54 @@ def test_batches_never_exceed_their_size(database: Database, max_batch: int) -> 
 
     transactions = asyncio.run(main())
     assert len({id(tx) for tx in transactions}) == 4 // max_batch
+
+
+@contextmanager
+def _writer_lock_held_elsewhere(database: Database) -> Iterator[sqlite3.Connection]:
+    """Another process's writer, as SQLite sees it: its own connection holding the write lock."""
+    other = sqlite3.connect(database.engine.url.database or "", isolation_level=None, check_same_thread=False)
+    other.execute("BEGIN IMMEDIATE")
+    try:
+        yield other
+    finally:
+        other.rollback()
+        other.close()
+
+
+@pytest.mark.sqlite_only("another connection holds SQLite's file lock")
+def test_a_write_that_may_not_wait_fails_as_busy_before_running_while_another_writer_holds_the_lock(
+    database: Database,
+) -> None:
+    ran = []
+    with _writer_lock_held_elsewhere(database), pytest.raises(WriterBusy), database.write_tx(wait=False):
+        ran.append(True)
+    assert ran == []
+
+
+@pytest.mark.sqlite_only("another connection holds SQLite's file lock")
+def test_a_waiting_write_goes_ahead_once_the_other_writer_commits(database: Database) -> None:
+    with _writer_lock_held_elsewhere(database) as other:
+        threading.Timer(0.05, other.commit).start()
+        with database.write_tx() as tx:
+            _insert("a")(tx)
+    assert _stored(database, "a") == [True]
+
+
+@pytest.mark.sqlite_only("another connection holds SQLite's file lock")
+def test_the_event_loop_keeps_serving_while_a_batch_waits_for_another_writer(database: Database) -> None:
+    async def main() -> tuple[int, bool]:
+        group = GroupCommit(database)
+        with _writer_lock_held_elsewhere(database) as other:
+            waiting = asyncio.ensure_future(group.run(_insert("a")))
+            ticks = 0
+            for _ in range(5):  # the loop runs other tasks while the batch waits in a thread
+                await asyncio.sleep(0.01)
+                ticks += 1
+            done_while_held = waiting.done()
+            other.commit()
+            await waiting
+        return ticks, done_while_held
+
+    ticks, done_while_held = asyncio.run(main())
+    assert (ticks, done_while_held) == (5, False)
+    assert _stored(database, "a") == [True]

@@ -2,7 +2,7 @@
 
 from . import tables
 from ._bulk import bulk_insert
-from ._database import Database, DatabaseUnavailable
+from ._database import Database, DatabaseUnavailable, WriterBusy
 from ._prepared import Prepared, Tx, as_tx
 from ._schema import create_schema, schema_is_current, upgrade_schema
 from ._types import canonical_json
@@ -12,6 +12,7 @@ __all__ = [
     "DatabaseUnavailable",
     "Prepared",
     "Tx",
+    "WriterBusy",
     "as_tx",
     "bulk_insert",
     "canonical_json",

@@ -16,6 +16,7 @@ taken on facts another writer changes before this one commits.
 from __future__ import annotations
 
 import logging
+import sqlite3
 import threading
 import time
 from collections.abc import Iterator
@@ -29,13 +30,46 @@ from sqlmodel import Session
 
 from ._prepared import Prepared, Tx
 
-__all__ = ["Database", "DatabaseUnavailable"]
+__all__ = ["Database", "DatabaseUnavailable", "WriterBusy"]
 
 _log = logging.getLogger("dialvault.storage")
 
 
 class DatabaseUnavailable(Exception):
     """The store could not be reached or is locked past the timeout."""
+
+
+class WriterBusy(DatabaseUnavailable):
+    """A write transaction asked not to wait found the writer lock taken."""
+
+
+WRITE_WAIT_SECONDS = 10.0
+_BUSY_TIMEOUT = f"PRAGMA busy_timeout={int(WRITE_WAIT_SECONDS * 1000)}"
+_BUSY_POLL_SECONDS = 0.0005
+
+
+def _sqlite_begin_immediate(dbapi_connection: Any, wait: bool) -> bool:
+    """BEGIN IMMEDIATE, tried again every half millisecond for up to WRITE_WAIT_SECONDS (or tried once).
+
+    Another process (a second server worker, the CLI) holds the lock for about one transaction, a
+    millisecond or two. SQLite's own busy handler tries again after 1, 2, 5, 10, ... 100 ms, so a writer
+    slept many times longer than the lock was held, and two workers together wrote less than one.
+    """
+    dbapi_connection.execute("PRAGMA busy_timeout=0")
+    try:
+        deadline = time.monotonic() + WRITE_WAIT_SECONDS
+        while True:
+            try:
+                dbapi_connection.execute("BEGIN IMMEDIATE")
+                return True
+            except sqlite3.OperationalError as exc:
+                if exc.sqlite_errorcode & 0xFF != sqlite3.SQLITE_BUSY or (wait and time.monotonic() >= deadline):
+                    raise
+                if not wait:
+                    return False
+            time.sleep(_BUSY_POLL_SECONDS)
+    finally:
+        dbapi_connection.execute(_BUSY_TIMEOUT)
 
 
 def _sqlite_on_connect(dbapi_connection: Any, _record: Any) -> None:
@@ -47,7 +81,7 @@ def _sqlite_on_connect(dbapi_connection: Any, _record: Any) -> None:
         "PRAGMA synchronous=NORMAL",
         "PRAGMA foreign_keys=ON",
         "PRAGMA secure_delete=ON",
-        "PRAGMA busy_timeout=10000",
+        _BUSY_TIMEOUT,
         "PRAGMA temp_store=MEMORY",
         # 32 MiB of page cache (default 2 MiB): inserts into tables with several random-key indexes
         # (handles, contacts) stop re-reading index pages. Pooled LIFO, so few connections stay warm.
@@ -70,7 +104,10 @@ def _sqlite_on_begin(connection: Connection) -> None:
         claim: _WriterClaim | None = options.get("dialvault_claim")
         if claim is not None:
             claim.acquire()
-        connection.exec_driver_sql("BEGIN IMMEDIATE")
+        try:
+            _sqlite_begin_immediate(connection.connection.dbapi_connection, wait=True)
+        except sqlite3.OperationalError as exc:
+            raise DatabaseUnavailable("the database is unavailable or busy") from exc
     else:
         connection.exec_driver_sql("BEGIN")
 
@@ -84,9 +121,9 @@ class _WriterClaim:
         self._lock = lock
         self.held = False
 
-    def acquire(self) -> None:
-        if not self._lock.acquire(timeout=WRITE_WAIT_SECONDS):
-            raise DatabaseUnavailable("the database is busy")
+    def acquire(self, wait: bool = True) -> None:
+        if not (self._lock.acquire(timeout=WRITE_WAIT_SECONDS) if wait else self._lock.acquire(blocking=False)):
+            raise DatabaseUnavailable("the database is busy") if wait else WriterBusy("the database is busy")
         self.held = True
 
     def release(self) -> None:
@@ -108,9 +145,6 @@ def _postgres_on_begin(connection: Connection) -> None:
     # One round trip: the lock wait is bounded, and the lock is released at COMMIT or ROLLBACK.
     if connection.get_execution_options().get("dialvault_write", False):
         connection.execute(_TAKE_WRITER_LOCK_TEXT)
-
-
-WRITE_WAIT_SECONDS = 10.0
 
 
 class _Checkpointer(threading.Thread):
@@ -205,13 +239,12 @@ class Database:
             if claim is not None:
                 claim.release()
 
-    def writer_busy(self) -> bool:
-        """Whether a unit of work of this process holds the SQLite writer lock right now."""
-        return self._local_writer is not None and self._local_writer.locked()
-
     @contextmanager
-    def write_tx(self) -> Iterator[Tx]:
-        """`write()` on a bare DBAPI connection, for hot paths: the same locks, commit and errors, no Session."""
+    def write_tx(self, *, wait: bool = True) -> Iterator[Tx]:
+        """`write()` on a bare DBAPI connection, for hot paths: the same locks, commit and errors, no Session.
+
+        `wait=False` (SQLite): raise WriterBusy at once, before anything ran, if a writer of this or another
+        process holds the lock (PostgreSQL ignores it: its lock wait blocks a thread, never an event loop)."""
         claim = _WriterClaim(self._local_writer) if self._local_writer is not None else None
         dialect = self.engine.dialect
         try:
@@ -223,8 +256,9 @@ class Database:
         try:
             try:
                 if claim is not None:
-                    claim.acquire()
-                    dbapi.execute("BEGIN IMMEDIATE")
+                    claim.acquire(wait)
+                    if not _sqlite_begin_immediate(dbapi, wait):
+                        raise WriterBusy("the database is busy")
                 else:
                     _TAKE_WRITER_LOCK.first(tx, {})
                 yield tx

@@ -128,6 +128,17 @@ def measure_openbao(run: Run) -> None:
             result,
             limited_by="OpenBao's request path on one core, as for encrypt",
         )
+        both = (run.server_cpus or set()) | (run.client_cpus or set())
+        if both != (run.server_cpus or set()):  # the peer of dialvault's two-worker figure: the same two cores
+            pin_process(server.process.pid, both)
+            result = load(run, server.port, decrypt, expect="plaintext")
+            pin_process(server.process.pid, run.server_cpus)
+            run.add_load(
+                "bao_decrypt_2c",
+                "OpenBao Transit: decrypt one number per request (server on both cores, client shares one)",
+                result,
+                limited_by="the machine: OpenBao's threads and the client share two cores",
+            )
         batches = [
             http_request(
                 "POST",

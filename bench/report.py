@@ -24,6 +24,7 @@ TARGETS: list[tuple[str, str | None, str, float | None, str]] = [
     ("dv_authorize_1w", "bao_decrypt", "ratio", 1.0, "authorize ≥ 1.0x Transit single decrypt"),
     ("dv_authorize_200rps", None, "p99", 10.0, "authorize at 200 req/s: p99 < 10 ms"),
     ("dv_authorize_2w", "dv_authorize_1w", "report", None, "2 workers vs 1"),
+    ("dv_authorize_2w", "bao_decrypt_2c", "report", None, "2 workers vs Transit decrypt on the same two cores"),
     ("dv_contact_single", "bao_encrypt", "ratio", 1.0, "single registration ≥ 1.0x Transit single encrypt"),
     ("dv_contact_batch_http", "diy_insert", "ratio", 1.0, "batch registration ≥ 1.0x do-it-yourself"),
     ("dv_contact_batch_http", "bao_batch_encrypt", "report", None, "batch registration vs bare Transit batch"),
@@ -245,7 +246,7 @@ def write_charts(run: Run, directory: Path) -> list[str]:
     written: list[str] = []
 
     http_keys = [k for k in ("bare", "bare_async", "bao_encrypt", "bao_decrypt", "dv_contact_single",
-                             "dv_authorize_1w", "dv_authorize_2w") if k in run.figures]  # fmt: skip
+                             "dv_authorize_1w", "bao_decrypt_2c", "dv_authorize_2w") if k in run.figures]  # fmt: skip
     if http_keys:
         fig, ax = plt.subplots(figsize=(8, 4))
         labels = [_short(k) for k in http_keys]
@@ -314,6 +315,7 @@ _SHORT = {
     "bare_async": "bare FastAPI (async def)",
     "bao_encrypt": "Transit encrypt",
     "bao_decrypt": "Transit decrypt",
+    "bao_decrypt_2c": "Transit decrypt (2 cores)",
     "bao_batch_encrypt": "Transit batch encrypt",
     "dv_contact_single": "dialvault register (1)",
     "dv_authorize_1w": "dialvault authorize (1 worker)",

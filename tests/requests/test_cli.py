@@ -116,7 +116,7 @@ def test_purge_dry_run_prints_counts_per_kind(acme: TenantKeys, vault: Vault, se
     out = json.loads(result.stdout)
     assert out["dry_run"] is True
     assert set(out["tenants"][acme.tenant_id]) == {
-        "call_attempt", "consent_evidence", "complaint", "dsr_record", "erased_handle"
+        "call_attempt", "consent_evidence", "complaint", "dsr_record", "dial_handle", "erased_handle"
     }  # fmt: skip
 
 

@@ -95,3 +95,13 @@ def test_erased_handle_markers_go_once_the_handle_would_have_expired(
     run(client, acme, "erasure")
     assert _purge(vault, acme.tenant_id, vault.clock.now())["erased_handle"] == 0
     assert _purge(vault, acme.tenant_id, vault.clock.now() + timedelta(days=2))["erased_handle"] == 1
+
+
+def test_dial_handles_go_once_past_their_period_after_expiry(vault: Vault, acme: TenantKeys, subject: Subject) -> None:
+    with vault.database.read() as session:
+        period = rules_for(session, vault, acme.tenant_id).retention("dial_handle").period
+        (expires_at,) = session.execute(select(t.dial_handles.c.expires_at)).scalars()
+    assert period is not None
+    assert _purge(vault, acme.tenant_id, expires_at + period)["dial_handle"] == 0
+    assert _purge(vault, acme.tenant_id, expires_at + period + timedelta(seconds=1))["dial_handle"] == 1
+    assert _count(vault, t.dial_handles) == 0

@@ -40,7 +40,7 @@ Weekday = Literal["mon", "tue", "wed", "thu", "fri", "sat", "sun"]
 WEEKDAYS: tuple[Weekday, ...] = ("mon", "tue", "wed", "thu", "fri", "sat", "sun")
 Status = Literal["statute", "regulation", "guidance", "standard", "draft", "industry", "tenant"]
 LegalBasis = Literal["consent", "contract", "legal_obligation", "legitimate_interest"]
-RecordKind = Literal["call_attempt", "consent_evidence", "complaint", "suppression", "dsr_record"]
+RecordKind = Literal["call_attempt", "consent_evidence", "complaint", "suppression", "dsr_record", "dial_handle"]
 RequestType = Literal["access", "erasure", "rectification", "withdraw_all"]
 
 _NAME = r"^[a-z][a-z0-9_]*$"
@@ -247,7 +247,7 @@ class RetentionRule(RuleBase):
 
     record_kind: RecordKind
     period: Duration
-    measured_from: Literal["creation", "last_use", "closure"] = "creation"
+    measured_from: Literal["creation", "last_use", "closure", "expiry"] = "creation"
 
 
 class ScreeningRule(RuleBase):

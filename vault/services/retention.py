@@ -2,8 +2,9 @@
 
 Kinds: `call_attempt` (attempts, by authorization time), `consent_evidence` (events and receipts
 of consents that ended — withdrawn, expired, or orphaned by erasure — by end time), `complaint`
-(resolved complaints, by resolution time), `dsr_record` (closed requests, by closing time) and
-`erased_handle` (digests of erased contacts' handles, once the handle would have expired).
+(resolved complaints, by resolution time), `dsr_record` (closed requests, by closing time),
+`dial_handle` (handles, by the time they expired or were revoked) and `erased_handle` (digests of
+erased contacts' handles, once the handle would have expired).
 """
 
 from __future__ import annotations
@@ -12,7 +13,7 @@ from collections import defaultdict
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import delete, func, select
+from sqlalchemy import delete, func, or_, select
 from sqlmodel import Session
 
 from ..storage import tables as t
@@ -22,7 +23,7 @@ from .requests import CLOSED, RequestRules, rules_for
 
 __all__ = ["KINDS", "purge_expired"]
 
-KINDS = ("call_attempt", "consent_evidence", "complaint", "dsr_record", "erased_handle")
+KINDS = ("call_attempt", "consent_evidence", "complaint", "dsr_record", "dial_handle", "erased_handle")
 _ENDING_EVENTS = frozenset({"withdrawn", "expired"})
 _CHUNK = 500
 
@@ -125,6 +126,18 @@ def _requests(session: Session, rules: RequestRules, tenant_id: str, now: dateti
     return len(doomed)
 
 
+def _dial_handles(session: Session, rules: RequestRules, tenant_id: str, now: datetime, dry_run: bool) -> int:
+    cutoff = _cutoff(rules, "dial_handle", (), now)
+    if cutoff is None:
+        return 0
+    h = t.dial_handles.c
+    where = (h.tenant_id == tenant_id, or_(h.expires_at < cutoff, h.revoked_at < cutoff))
+    count = int(session.execute(select(func.count()).select_from(t.dial_handles).where(*where)).scalar_one())
+    if count and not dry_run:
+        session.execute(delete(t.dial_handles).where(*where))
+    return count
+
+
 def _erased_handles(session: Session, tenant_id: str, now: datetime, dry_run: bool) -> int:
     eh = t.erased_handles.c
     where = (eh.tenant_id == tenant_id, eh.expires_at < now)
@@ -144,6 +157,7 @@ def purge_expired(
         "consent_evidence": _consent_evidence(session, rules, tenant_id, now, dry_run),
         "complaint": _complaints(session, rules, tenant_id, now, dry_run),
         "dsr_record": _requests(session, rules, tenant_id, now, dry_run),
+        "dial_handle": _dial_handles(session, rules, tenant_id, now, dry_run),
         "erased_handle": _erased_handles(session, tenant_id, now, dry_run),
     }
     record_event(

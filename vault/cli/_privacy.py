@@ -168,14 +168,16 @@ def rewrap_in_batches(
 ) -> int:
     """Rewrap until nothing is left, one transaction per batch; an interruption loses nothing."""
     done = 0
+    after: bytes | None = None
     while True:
         with vault.database.write() as session:
-            batch = rewrap_batch(session, vault, CLI_ACTOR, tenant_id, batch_size, vault.clock.now())
+            batch = rewrap_batch(session, vault, CLI_ACTOR, tenant_id, batch_size, vault.clock.now(), after=after)
         done += batch.rewrapped
         if on_batch is not None:
             on_batch(batch)
-        if batch.rewrapped == 0 or batch.remaining == 0:
+        if batch.rewrapped < batch_size:
             return done
+        after = batch.resume_after
 
 
 @keys_app.command("rewrap")

@@ -3,6 +3,9 @@
 Rotation adds a version; the newest version encrypts, every version still present decrypts.
 Rewrap works in bounded batches, each its own transaction (the caller's), picking rows whose
 `dek_key_version` is below the newest, so an interrupted run loses nothing and a re-run finishes.
+A run walks a tenant's contacts once in the order of their unique (tenant, blind index) index, each
+batch starting after the last blind index of the one before: a batch is found by reading on from
+there, not by re-reading (or counting) everything earlier batches moved.
 The blind-index key is never rotated (suppressions keyed by it must keep matching).
 """
 
@@ -11,7 +14,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from datetime import datetime
 
-from sqlalchemy import func, select, update
+from sqlalchemy import bindparam, func, select, update
 from sqlmodel import Session
 
 from ..crypto import KeyFamily
@@ -77,39 +80,44 @@ def rewrap_pending(session: Session, tenant_id: str) -> int:
 @dataclass(frozen=True, slots=True)
 class RewrapBatch:
     rewrapped: int
-    remaining: int
     version: int
+    resume_after: bytes | None  # the next batch starts after this blind index; None: nothing was left
 
 
 def rewrap_batch(
-    session: Session, vault: Vault, actor: Actor | str, tenant_id: str, batch_size: int, now: datetime
+    session: Session,
+    vault: Vault,
+    actor: Actor | str,
+    tenant_id: str,
+    batch_size: int,
+    now: datetime,
+    *,
+    after: bytes | None = None,
 ) -> RewrapBatch:
-    """Re-seal up to `batch_size` wrapped DEKs under the newest wrap key (one transaction: the caller's)."""
+    """Re-seal up to `batch_size` wrapped DEKs under the newest wrap key (one transaction: the caller's),
+    taking the contacts in blind-index order from after `after` (a previous batch's `resume_after`)."""
     if batch_size < 1:
         raise InvalidInput("the batch size must be at least 1", code="invalid_batch_size", field="batch_size")
     keyring = vault.keyrings.reload(session, tenant_id)
     newest = keyring.current_version(KeyFamily.CONTACT_DEK_WRAP)
     c = t.contacts.c
-    rows = session.execute(
-        select(c.id, c.wrapped_dek)
-        .where(c.tenant_id == tenant_id, c.dek_key_version < newest)
-        .order_by(c.id)
-        .limit(batch_size)
-    ).all()
-    for contact_id, wrapped in rows:
+    query = select(c.id, c.wrapped_dek, c.blind_index).where(c.tenant_id == tenant_id, c.dek_key_version < newest)
+    if after is not None:
+        query = query.where(c.blind_index > after)
+    rows = session.execute(query.order_by(c.blind_index).limit(batch_size)).all()
+    if rows:
         session.execute(
             update(t.contacts)
-            .where(c.id == contact_id, c.tenant_id == tenant_id)
-            .values(wrapped_dek=keyring.rewrap_contact_dek(contact_id, wrapped), dek_key_version=newest)
+            .where(c.id == bindparam("contact"), c.tenant_id == tenant_id)
+            .values(wrapped_dek=bindparam("rewrapped"), dek_key_version=newest),
+            [{"contact": r.id, "rewrapped": keyring.rewrap_contact_dek(r.id, r.wrapped_dek)} for r in rows],
         )
-    remaining = rewrap_pending(session, tenant_id)
     if rows:
         record_event(
             session, keyring, actor, "keys.rewrapped", now, target_type="tenant_key", target_id=tenant_id,
-            details={"family": KeyFamily.CONTACT_DEK_WRAP.value, "version": newest, "rewrapped": len(rows),
-                     "remaining": remaining},
+            details={"family": KeyFamily.CONTACT_DEK_WRAP.value, "version": newest, "rewrapped": len(rows)},
         )  # fmt: skip
-    return RewrapBatch(len(rows), remaining, newest)
+    return RewrapBatch(len(rows), newest, bytes(rows[-1].blind_index) if rows else None)
 
 
 def retire_unused_wrap_versions(

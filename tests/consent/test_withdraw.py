@@ -26,20 +26,15 @@ def _grant(client: TestClient, acme: TenantKeys, **overrides: Any) -> dict[str, 
     return out
 
 
-def _add_handle(vault: Vault, tenant_id: str, contact_id: str, token: str) -> None:
-    with vault.database.write() as session:
-        session.execute(
-            t.campaigns.insert().values(
-                id="cm_test", tenant_id=tenant_id, name="c", purpose="marketing", channel="voice", status="open",
-                created_at=START,
-            )
-        )  # fmt: skip
-        session.execute(
-            t.dial_handles.insert().values(
-                digest=vault.keyrings.get(session, tenant_id).handle_digest(token), id="dh_test", tenant_id=tenant_id,
-                campaign_id="cm_test", contact_id=contact_id, created_at=START, expires_at=START + timedelta(hours=1),
-            )
-        )  # fmt: skip
+def _issue_handle(client: TestClient, acme: TenantKeys, contact_id: str) -> str:
+    """A dial handle for the contact, issued as a dialer gets one."""
+    line, admin, dialer = "+862161234567", acme.headers(Role.ADMIN), acme.headers(Role.DIALER)
+    line_body = {"number": line, "whitelist_status": "approved"}
+    assert client.post("/v1/caller-lines", json=line_body, headers=admin).status_code == 201
+    campaign_body = {"name": "c", "purpose": "marketing", "channel": "voice", "caller_lines": [line]}
+    campaign_id = client.post("/v1/campaigns", json=campaign_body, headers=dialer).json()["campaign_id"]
+    issued = client.post(f"/v1/campaigns/{campaign_id}/handles", json={"contact_ids": [contact_id]}, headers=dialer)
+    return str(issued.json()["handles"][0]["handle"])
 
 
 def _state(client: TestClient, acme: TenantKeys, contact_id: str) -> dict[str, Any]:
@@ -70,13 +65,18 @@ def test_withdraw_one_purpose_leaves_the_others(client: TestClient, acme: Tenant
     assert purposes["survey"]["status"] == "withdrawn"
 
 
-def test_withdraw_by_handle_resolves_the_contact(client: TestClient, acme: TenantKeys, vault: Vault) -> None:
-    granted = _grant(client, acme)
-    _add_handle(vault, acme.tenant_id, granted["contact_id"], "hdl-secret-token")
-    response = client.post(
-        "/v1/consents/withdraw", json={"handle": "hdl-secret-token"}, headers=acme.headers(Role.DIALER)
-    )
+def test_withdraw_by_handle_resolves_the_contact(client: TestClient, acme: TenantKeys) -> None:
+    handle = _issue_handle(client, acme, _grant(client, acme)["contact_id"])
+    response = client.post("/v1/consents/withdraw", json={"handle": handle}, headers=acme.headers(Role.DIALER))
     assert response.json()["withdrawn"] == 1
+
+
+def test_a_handle_with_a_wrong_random_part_is_404(client: TestClient, acme: TenantKeys) -> None:
+    handle = _issue_handle(client, acme, _grant(client, acme)["contact_id"])
+    forged = handle[:-1] + ("B" if handle[-1] == "A" else "A")  # the same row named, another random part
+    response = client.post("/v1/consents/withdraw", json={"handle": forged}, headers=acme.headers(Role.DIALER))
+    assert response.status_code == 404
+    assert response.json()["error"]["code"] == "unknown_handle"
 
 
 def test_unknown_handle_is_404(client: TestClient, acme: TenantKeys) -> None:
@@ -85,10 +85,9 @@ def test_unknown_handle_is_404(client: TestClient, acme: TenantKeys) -> None:
     assert response.json()["error"]["code"] == "unknown_handle"
 
 
-def test_another_tenants_handle_is_404(client: TestClient, acme: TenantKeys, globex: TenantKeys, vault: Vault) -> None:
-    granted = _grant(client, acme)
-    _add_handle(vault, acme.tenant_id, granted["contact_id"], "hdl-acme")
-    response = client.post("/v1/consents/withdraw", json={"handle": "hdl-acme"}, headers=globex.headers(Role.DIALER))
+def test_another_tenants_handle_is_404(client: TestClient, acme: TenantKeys, globex: TenantKeys) -> None:
+    handle = _issue_handle(client, acme, _grant(client, acme)["contact_id"])
+    response = client.post("/v1/consents/withdraw", json={"handle": handle}, headers=globex.headers(Role.DIALER))
     assert response.status_code == 404
 
 

@@ -4,8 +4,10 @@ fail-closed. (Windows, caps, caller lines and licences: test_authorize_when.py.)
 from __future__ import annotations
 
 import json
+import secrets
 from datetime import UTC, datetime, timedelta
 
+from alembic import command
 from sqlalchemy import select
 
 from tests.dialing.conftest import LINE, PHONE, Dialing
@@ -14,6 +16,8 @@ from vault.crypto import KeyProviderUnavailable
 from vault.services import Actor, KeyringCache, Role, Vault
 from vault.services.requests import erase_contact
 from vault.storage import tables as t
+from vault.storage import upgrade_schema
+from vault.storage._schema import alembic_config
 
 Ready = tuple[Dialing, str, str]
 
@@ -56,6 +60,45 @@ def test_deny_is_audited_with_its_reason(ready: Ready, vault: Vault, clock: Fixe
 
 def test_unknown_handle(dial: Dialing) -> None:
     assert dial.reason("dh_" + "A" * 32) == "unknown_handle"
+
+
+def _with_another_random_part(handle: str) -> str:
+    """The same row named (the selector kept), with the last character of the random part changed."""
+    return handle[:-1] + ("B" if handle[-1] == "A" else "A")
+
+
+def test_a_handle_with_a_known_selector_and_a_wrong_random_part_is_unknown(ready: Ready) -> None:
+    dial, _, handle = ready
+    forged = _with_another_random_part(handle)
+    assert dial.reason(forged) == "unknown_handle"
+    assert dial.authorize(handle)["decision"] == "allow"
+
+
+def test_a_handle_with_a_wrong_random_part_cannot_be_revoked(ready: Ready) -> None:
+    dial, _, handle = ready
+    forged = _with_another_random_part(handle)
+    assert dial.post("/v1/handles/revoke", {"handle": forged}, Role.DIALER, 404)["error"]["code"] == "unknown_handle"
+    assert dial.authorize(handle)["decision"] == "allow"
+
+
+def test_a_handle_issued_before_revision_0006_still_redeems(dial: Dialing, vault: Vault, clock: FixedClock) -> None:
+    contact_id = dial.consent()
+    campaign_id = dial.campaign()
+    handle = dial.handle(campaign_id, contact_id)
+    command.downgrade(alembic_config(vault.database), "0005")
+    legacy = "dh_" + secrets.token_urlsafe(24)  # as issued then: random, naming no row
+    with vault.database.write() as session:
+        session.execute(
+            t.dial_handles.insert().values(
+                digest=vault.keyrings.get(session, dial.tenant.tenant_id).handle_digest(legacy), id="hd_legacy",
+                tenant_id=dial.tenant.tenant_id, campaign_id=campaign_id, contact_id=contact_id,
+                created_at=clock.now(), expires_at=clock.now() + timedelta(hours=24),
+            )
+        )  # fmt: skip
+    upgrade_schema(vault.database)
+    assert dial.authorize(legacy)["decision"] == "allow"
+    assert dial.reason(_with_another_random_part(legacy)) == "unknown_handle"
+    assert dial.authorize(handle)["decision"] == "allow"
 
 
 def test_handle_expired(ready: Ready, clock: FixedClock) -> None:

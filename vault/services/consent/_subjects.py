@@ -10,6 +10,7 @@ from sqlmodel import Session
 from ...errors import InvalidInput, NotFound
 from ...storage import tables as t
 from .._context import Actor, Vault
+from .._handle_tokens import handle_key
 from .._phone import parse_phone
 from ..contacts import find_contact_id
 
@@ -52,12 +53,13 @@ def resolve_subject(
             raise NotFound("unknown contact", code="contact_not_found")
         return Subject(str(found))
     if handle is not None:
-        keyring = vault.keyrings.get(session, tenant_id)
-        found = session.execute(
-            select(t.dial_handles.c.contact_id).where(
-                t.dial_handles.c.digest == keyring.handle_digest(handle), t.dial_handles.c.tenant_id == tenant_id
-            )
-        ).scalar_one_or_none()
+        h = t.dial_handles.c
+        handle_id, digest = handle_key(session, vault.keyrings.get(session, tenant_id), tenant_id, handle)
+        found = None
+        if handle_id is not None:
+            found = session.execute(
+                select(h.contact_id).where(h.id == handle_id, h.digest == digest, h.tenant_id == tenant_id)
+            ).scalar_one_or_none()
         if found is None:
             raise NotFound("unknown handle", code="unknown_handle")
         return Subject(str(found))

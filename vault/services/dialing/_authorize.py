@@ -34,6 +34,7 @@ from ...policy import (
 from ...storage import Prepared, Tx
 from ...storage import tables as t
 from .._context import Actor, Vault
+from .._handle_tokens import handle_key
 from .._ids import new_sorted_ids
 from .._phone import parse_phone
 from ..audit import record_event
@@ -77,8 +78,9 @@ def _caller_number(raw: str) -> str:
 def _handle_query(with_line: bool, lock: bool) -> Select[Any]:
     """Handle + campaign + contact + consent state + live suppression (+ caller line), one row or none.
 
-    Built once with bind parameters (tenant_id, digest, now, caller_number): constructing the
-    expression per request cost more than running it.
+    Built once with bind parameters (tenant_id, handle_id, digest, now, caller_number): constructing the
+    expression per request cost more than running it. The handle is matched on its primary key and
+    digest together, before any join: a wrong token finds no row and locks nothing.
     """
     h, cm, ct = t.dial_handles.c, t.campaigns.c, t.contacts.c
     cs, sp = t.consent_states.c, t.suppressions.c
@@ -123,7 +125,11 @@ def _handle_query(with_line: bool, lock: bool) -> Select[Any]:
             null().label("line_id"), null().label("whitelist_status"), null().label("whitelisted_until"),
             null().label("line_in_campaign"),
         ]  # fmt: skip
-    query = select(*columns).select_from(joined).where(h.digest == bindparam("digest"), h.tenant_id == tenant_id)
+    query = (
+        select(*columns)
+        .select_from(joined)
+        .where(h.id == bindparam("handle_id"), h.digest == bindparam("digest"), h.tenant_id == tenant_id)
+    )
     if lock:
         # PostgreSQL: serializes authorizations per contact (SQLite ignores it: BEGIN IMMEDIATE already did).
         query = query.with_for_update(of=t.contacts)
@@ -184,9 +190,14 @@ def _evaluate(
     caller_number = _caller_number(caller_line) if caller_line is not None else None
     keyring = vault.keyrings.get(unit, tenant_id)
     policy = vault.policies.for_tenant(unit, tenant_id)
-    digest = keyring.handle_digest(handle)
-    params = {"tenant_id": tenant_id, "digest": digest, "now": now, "caller_number": caller_number}
-    row = _HANDLE_QUERIES[(caller_number is not None, lock)].first(unit, params)
+    handle_id, digest = handle_key(unit, keyring, tenant_id, handle)
+    row = None
+    if handle_id is not None:
+        params = {
+            "tenant_id": tenant_id, "handle_id": handle_id, "digest": digest, "now": now,
+            "caller_number": caller_number,
+        }  # fmt: skip
+        row = _HANDLE_QUERIES[(caller_number is not None, lock)].first(unit, params)
     if row is None:
         # No facts to weigh: the handle names no call of this tenant (or its contact was erased).
         reason = ERASED if _is_erased(unit, tenant_id, digest) else UNKNOWN_HANDLE

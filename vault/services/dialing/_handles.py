@@ -1,10 +1,8 @@
-"""Dial handles: opaque random tokens for (campaign, contact), issued in batches and stored only as digests."""
+"""Dial handles: opaque tokens for (campaign, contact), issued in batches and stored only as digests."""
 
 from __future__ import annotations
 
-import base64
 import json
-import secrets
 from collections import Counter
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
@@ -36,6 +34,7 @@ from ...policy import (
 from ...storage import Prepared, Tx, as_tx, bulk_insert
 from ...storage import tables as t
 from .._context import Actor, Vault
+from .._handle_tokens import HANDLE_ID_PREFIX, handle_key, new_handle_tokens
 from .._ids import new_sorted_ids
 from .._phone import e164_number
 from ..audit import record_event
@@ -43,12 +42,8 @@ from ..contacts import decrypt_number
 from ._authorize import CALLEE_FACTS
 from ._facts import REFUSAL_OUTCOMES, consent_fact, licence_facts, licences_needed, policy_ref
 
-__all__ = ["HANDLE_PREFIX", "IssuedHandles", "issue_handles", "revoke_handle"]
+__all__ = ["IssuedHandles", "issue_handles", "revoke_handle"]
 
-HANDLE_PREFIX = "dh"
-HANDLE_BYTES = 24  # 192 random bits
-_TOKEN_CHARS = HANDLE_BYTES // 3 * 4
-assert HANDLE_BYTES % 3 == 0, "a handle's bytes must encode to base64 without padding"
 UNKNOWN_CONTACT = "unknown_contact"
 # Checked when the call is placed, not when the handle is issued.
 _DIAL_TIME_REASONS = frozenset({QUIET_HOURS, FREQUENCY_CAP, CALLER_LINE_NOT_REGISTERED, CALLER_LINE_NOT_WHITELISTED})
@@ -186,7 +181,7 @@ _DIALECTS = ("sqlite", "postgresql")
 _CONTACTS = {dialect: _contacts_query(dialect) for dialect in _DIALECTS}
 _SEALED_NUMBERS = {dialect: _sealed_numbers_query(dialect) for dialect in _DIALECTS}
 _REFUSALS = {dialect: _refusals_query(dialect) for dialect in _DIALECTS}
-_HANDLE_COLUMNS = ("digest", "id", "tenant_id", "campaign_id", "contact_id", "created_at", "expires_at", "revoked_at")
+_HANDLE_COLUMNS = ("digest", "id", "tenant_id", "campaign_id", "contact_id", "created_at", "expires_at")
 
 
 @lru_cache(maxsize=8)
@@ -208,13 +203,6 @@ def _campaign(tx: Tx, tenant_id: str, campaign_id: str) -> Any:
 
 def _by_id(rows: list[Any]) -> dict[str, Any]:
     return {row.id: row for row in rows}
-
-
-def _new_tokens(count: int) -> list[str]:
-    """`count` handles, each of HANDLE_BYTES from the OS CSPRNG, drawn in one read: as `new_token` makes them,
-    since a whole number of 3-byte groups encodes to base64 without padding and with aligned boundaries."""
-    text = base64.urlsafe_b64encode(secrets.token_bytes(HANDLE_BYTES * count)).decode("ascii")
-    return [f"{HANDLE_PREFIX}_{text[start : start + _TOKEN_CHARS]}" for start in range(0, len(text), _TOKEN_CHARS)]
 
 
 def _refusal_reason(policy: PolicySet, facts: DialFacts, now: datetime) -> str | None:
@@ -299,17 +287,19 @@ def issue_handles(
         else:
             result.excluded.append((contact_id, reason))
 
-    count = len(callable_ids)
-    result.handles = list(zip(callable_ids, _new_tokens(count), strict=True))
+    # Handle ids sort by time, so the rows and the id index grow at their end. Rows go in by contact (and
+    # by id): the contact index and the foreign-key checks are walked in key order.
+    by_contact = sorted(callable_ids)
+    handle_ids = sorted(new_sorted_ids(HANDLE_ID_PREFIX, now, len(by_contact)))
+    tokens = new_handle_tokens(handle_ids)
     digest = keyring.handle_digest
-    # Handle ids sort by time, so their index grows at its end (a random id cost each handle one more page
-    # written at commit, and again at checkpoint). Rows go in by contact: the contact index and the
-    # foreign-key checks are walked in key order. The row id is internal; the token stays random.
     inserts = [
-        (digest(token), handle_id, tenant_id, campaign_id, contact_id, now, expires_at, None)
-        for (contact_id, token), handle_id in zip(sorted(result.handles), new_sorted_ids("hd", now, count), strict=True)
+        (digest(token), handle_id, tenant_id, campaign_id, contact_id, now, expires_at)
+        for contact_id, handle_id, token in zip(by_contact, handle_ids, tokens, strict=True)
     ]
     bulk_insert(session, t.dial_handles, inserts, columns=_HANDLE_COLUMNS)
+    token_of = dict(zip(by_contact, tokens, strict=True))
+    result.handles = [(contact_id, token_of[contact_id]) for contact_id in callable_ids]
     record_event(
         tx, keyring, actor, "dial.handles_issued", now, target_type="campaign", target_id=campaign_id,
         details={
@@ -325,11 +315,14 @@ def revoke_handle(session: Session, vault: Vault, actor: Actor, handle: str, now
     tenant_id = actor.tenant_id
     keyring = vault.keyrings.get(session, tenant_id)
     h = t.dial_handles.c
-    row = session.execute(
-        select(h.id, h.campaign_id, h.revoked_at).where(
-            h.digest == keyring.handle_digest(handle), h.tenant_id == tenant_id
-        )
-    ).one_or_none()
+    handle_id, digest = handle_key(session, keyring, tenant_id, handle)
+    row = None
+    if handle_id is not None:
+        row = session.execute(
+            select(h.id, h.campaign_id, h.revoked_at).where(
+                h.id == handle_id, h.digest == digest, h.tenant_id == tenant_id
+            )
+        ).one_or_none()
     if row is None:
         raise NotFound("unknown handle", code="unknown_handle")
     if row.revoked_at is None:

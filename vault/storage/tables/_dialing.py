@@ -5,10 +5,10 @@ from __future__ import annotations
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import Column, ForeignKey, Index, String, UniqueConstraint
+from sqlalchemy import Column, ForeignKey, Index, String, UniqueConstraint, text
 from sqlmodel import Field, SQLModel
 
-from ._columns import bytes_field, json_field, optional_time_field, time_field
+from ._columns import bytes_field, json_field, optional_bytes_field, optional_time_field, time_field
 
 __all__ = ["Attempt", "CallerLine", "Campaign", "CampaignCallerLine", "DialHandle", "Licence"]
 
@@ -67,14 +67,28 @@ class CampaignCallerLine(SQLModel, table=True):
     )
 
 
+_LEGACY_ONLY = text("legacy_digest IS NOT NULL")
+
+
 class DialHandle(SQLModel, table=True):
-    """An opaque token for (campaign, contact), stored only as a keyed digest."""
+    """An opaque token for (campaign, contact), stored only as a keyed digest.
+
+    A token names its row's id, so the row is found by primary key and `digest` needs no index; handles
+    issued before that (revision 0006) also keep their digest in `legacy_digest`, indexed for them alone.
+    """
 
     __tablename__ = "dial_handles"
+    __table_args__ = (
+        Index(
+            "ix_dial_handles_legacy_digest", "legacy_digest", unique=True,
+            sqlite_where=_LEGACY_ONLY, postgresql_where=_LEGACY_ONLY,
+        ),
+    )  # fmt: skip
 
-    digest: bytes = bytes_field(unique=True)
+    digest: bytes = bytes_field()
+    legacy_digest: bytes | None = optional_bytes_field()
     id: str = Field(primary_key=True, max_length=40)
-    tenant_id: str = Field(foreign_key="tenants.id", max_length=40)  # always queried with digest/campaign/contact
+    tenant_id: str = Field(foreign_key="tenants.id", max_length=40)  # always queried with id/campaign/contact
     campaign_id: str = Field(
         sa_column=Column(String(40), ForeignKey("campaigns.id", ondelete="CASCADE"), nullable=False, index=True)
     )

@@ -103,6 +103,7 @@ PUBLIC = {
         "WriterBusy",
         "as_tx",
         "bulk_insert",
+        "bulk_update",
         "canonical_json",
         "create_schema",
         "schema_is_current",

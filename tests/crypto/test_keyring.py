@@ -124,6 +124,19 @@ def test_blind_indexes_of_many_numbers_are_each_numbers_blind_index_in_order() -
     assert keyring.blind_indexes(numbers) == [keyring.blind_index(n) for n in numbers]
 
 
+def test_primed_audit_macs_equal_the_audit_mac_of_prefix_and_value_for_each_key_version() -> None:
+    keyring = make_keyring(versions=2)
+    for version in (1, 2):
+        macs = keyring.audit_macs(b"prefix\x1f", version)
+        assert macs("rc_a\x1fct_b") == keyring.audit_mac(b"prefix\x1frc_a\x1fct_b", version)
+        assert macs("rc_c") == keyring.audit_mac(b"prefix\x1frc_c", version)
+
+
+def test_primed_audit_macs_of_an_unknown_key_version_are_refused() -> None:
+    with pytest.raises(DecryptionError):
+        make_keyring().audit_macs(b"prefix", 9)
+
+
 def test_batch_sealed_fields_round_trip_each_under_its_own_dek() -> None:
     keyring = make_keyring()
     contacts = [(f"ct_{i}", f"+86138001380{i:02d}".encode()) for i in range(20)]

@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import enum
 import os
-from collections.abc import Iterable, Mapping, Sequence
+from collections.abc import Callable, Iterable, Mapping, Sequence
 from dataclasses import dataclass
 
 from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
@@ -181,6 +181,14 @@ class TenantKeyring:
         if key is None:
             raise DecryptionError()
         return keyed_digest(key.reveal(), data, label="audit")
+
+    def audit_macs(self, prefix: bytes, version: int | None = None) -> Callable[[str], bytes]:
+        """`value -> audit_mac(prefix + value.encode())`, keyed and fed the prefix once (for many MACs)."""
+        family = KeyFamily.AUDIT_MAC
+        key = self._keys[family].get(self._current[family] if version is None else version)
+        if key is None:
+            raise DecryptionError()
+        return KeyedDigester(key.reveal(), b"audit:" + prefix)
 
     # -- receipts ------------------------------------------------------------------
 

@@ -131,6 +131,9 @@ class _CountryRules:
 
     def valid_region(self, nsn: str) -> str | None:
         """The region phonenumbers assigns to the number if it calls the number valid, else None."""
+        # An all-zero national part does not round-trip through phonenumbers' integer form.
+        if not nsn.strip("0"):
+            return None
         for region, leading, rules in self._regions:
             if leading is None:
                 if rules.is_valid(nsn):
@@ -142,6 +145,22 @@ class _CountryRules:
 
 _CALLING_CODES = {str(code): code for code in phonenumbers.COUNTRY_CODE_TO_REGION_CODE}
 _COUNTRY_RULES: dict[str, _CountryRules] = {}
+# The first three digits of an E.164 number hold its calling code (calling codes are prefix-free): per three
+# digits, where the national number starts and its country's rules (None: no such calling code).
+_BY_HEAD: dict[str, tuple[int, _CountryRules] | None] = {}
+
+
+def _country_of(head: str) -> tuple[int, _CountryRules] | None:
+    for size in (1, 2, 3):
+        code = head[:size]
+        country_code = _CALLING_CODES.get(code)
+        if country_code is not None:
+            rules = _COUNTRY_RULES.get(code)
+            if rules is None:
+                regions = tuple(phonenumbers.COUNTRY_CODE_TO_REGION_CODE[country_code])
+                rules = _COUNTRY_RULES[code] = _CountryRules(country_code, regions)
+            return size + 1, rules
+    return None
 
 
 def valid_e164_region(raw: str) -> str | None:
@@ -152,20 +171,14 @@ def valid_e164_region(raw: str) -> str | None:
     """
     if type(raw) is not str or _E164.fullmatch(raw) is None:
         return None
-    for end in (2, 3, 4):
-        code = raw[1:end]
-        country_code = _CALLING_CODES.get(code)
-        if country_code is not None:
-            nsn = raw[end:]
-            # An all-zero national part does not round-trip through phonenumbers' integer form.
-            if not nsn.strip("0"):
-                return None
-            rules = _COUNTRY_RULES.get(code)
-            if rules is None:
-                regions = tuple(phonenumbers.COUNTRY_CODE_TO_REGION_CODE[country_code])
-                rules = _COUNTRY_RULES[code] = _CountryRules(country_code, regions)
-            return rules.valid_region(nsn)
-    return None
+    head = raw[1:4]
+    try:
+        country = _BY_HEAD[head]
+    except KeyError:
+        country = _BY_HEAD[head] = _country_of(head)
+    if country is None:
+        return None
+    return country[1].valid_region(raw[country[0] :])
 
 
 def parse_phone(raw: str, region: str | None = None, *, field: str = "phone") -> ParsedNumber:

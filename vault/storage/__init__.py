@@ -1,7 +1,7 @@
 """The store: engine, units of work and tables (SQLite by default, PostgreSQL by URL)."""
 
 from . import tables
-from ._bulk import bulk_insert
+from ._bulk import bulk_insert, bulk_update
 from ._database import Database, DatabaseUnavailable, WriterBusy
 from ._prepared import Prepared, Tx, as_tx
 from ._schema import create_schema, schema_is_current, upgrade_schema
@@ -15,6 +15,7 @@ __all__ = [
     "WriterBusy",
     "as_tx",
     "bulk_insert",
+    "bulk_update",
     "canonical_json",
     "create_schema",
     "schema_is_current",

@@ -1,4 +1,4 @@
-"""Bulk inserts on hot paths: one compiled statement per shape, values bound once per distinct object.
+"""Bulk inserts and updates on hot paths: one compiled statement per shape, values bound once per distinct object.
 
 SQLAlchemy's executemany runs every value through its type's bind processor (≈15 µs per
 datetime on SQLite). Here each column's processor runs once per distinct value object, which
@@ -12,10 +12,11 @@ from __future__ import annotations
 import threading
 from collections.abc import Callable, Hashable, Mapping, Sequence
 from dataclasses import dataclass
-from operator import itemgetter
+from itertools import repeat
+from operator import is_, itemgetter
 from typing import Any, cast
 
-from sqlalchemy import Table, insert
+from sqlalchemy import Table, bindparam, insert, update
 from sqlalchemy.dialects.postgresql import insert as pg_insert
 from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 from sqlalchemy.engine import Dialect
@@ -25,7 +26,7 @@ from sqlmodel import Session
 
 from ._prepared import Tx, as_tx
 
-__all__ = ["bulk_insert"]
+__all__ = ["bulk_insert", "bulk_update"]
 
 
 @dataclass(frozen=True, slots=True)
@@ -74,6 +75,38 @@ def _compiled(
     return result
 
 
+def _compiled_update(table: Table, keys: tuple[str, ...], columns: tuple[str, ...], dialect: Dialect) -> _Compiled:
+    key = ("update", table, keys, columns, dialect.name, dialect.driver, dialect.paramstyle)
+    found = _CACHE.get(key)
+    if found is not None:
+        return found
+    statement = (
+        update(table)
+        .where(*(table.c[name] == bindparam(f"k_{name}") for name in keys))
+        .values({name: bindparam(f"v_{name}") for name in columns})
+    )
+    compiled = statement.compile(dialect=dialect)
+    positions = {name: index for index, name in enumerate(_update_binds(keys, columns))}
+    processors = tuple(
+        (index, _type_key(index, table.c[name].type), processor)
+        for index, name in enumerate((*columns, *keys))
+        if (processor := table.c[name].type._cached_bind_processor(dialect)) is not None
+    )
+    result = _Compiled(
+        sql=compiled.string,
+        positional=bool(compiled.positional),
+        order=tuple(positions[name] for name in compiled.positiontup or ()),
+        processors=processors,
+    )
+    with _CACHE_LOCK:
+        _CACHE[key] = result
+    return result
+
+
+def _update_binds(keys: tuple[str, ...], columns: tuple[str, ...]) -> tuple[str, ...]:
+    return (*(f"v_{name}" for name in columns), *(f"k_{name}" for name in keys))
+
+
 def _type_key(index: int, column_type: TypeEngine[Any]) -> Hashable:
     """Equal for columns whose types convert alike; a type without a cache key only matches its own column."""
     key = column_type._static_cache_key
@@ -105,15 +138,27 @@ def bulk_insert(
         tuples = list(cast(Sequence[tuple[Any, ...]], rows))
     tx = as_tx(unit)
     plan = _compiled(table, names, tuple(ignore_conflicts_on) if ignore_conflicts_on else None, tx.dialect)
-    if plan.processors:
-        tuples = _bind(tuples, plan.processors)
+    return _execute_many(tx, plan, names, tuples)
+
+
+def bulk_update(
+    unit: Session | Tx, table: Table, rows: Sequence[tuple[Any, ...]], *, keys: Sequence[str], columns: Sequence[str]
+) -> int:
+    """UPDATE many rows by key: each row holds the new values of `columns`, then the values of `keys` that
+    find the row to change. Returns the number of rows changed."""
+    if not rows:
+        return 0
+    tx = as_tx(unit)
+    plan = _compiled_update(table, tuple(keys), tuple(columns), tx.dialect)
+    return _execute_many(tx, plan, _update_binds(tuple(keys), tuple(columns)), list(rows))
+
+
+def _execute_many(tx: Tx, plan: _Compiled, names: tuple[str, ...], tuples: list[tuple[Any, ...]]) -> int:
     params: list[Any]
     if plan.positional:
-        order = plan.order
-        identity = order == tuple(range(len(names)))
-        params = tuples if identity else [tuple(row[i] for i in order) for row in tuples]
+        params = _positional(tuples, plan)
     else:
-        params = [dict(zip(names, row, strict=True)) for row in tuples]
+        params = [dict(zip(names, row, strict=True)) for row in _bind(tuples, plan.processors)]
     cursor = tx.dbapi.cursor()
     try:
         cursor.executemany(plan.sql, params)
@@ -129,10 +174,38 @@ def bulk_insert(
 _UNCONVERTED = frozenset({bytes, type(None)})
 
 
+def _positional(rows: list[tuple[Any, ...]], plan: _Compiled) -> list[tuple[Any, ...]]:
+    """The rows' values in placeholder order, converted for the driver.
+
+    Batch rows mostly hold one object per converted column (`now`, a shared expiry or channel list), or
+    values the driver takes as they are (bytes). Then each shared object is converted once, appended to every
+    row and picked into place with the other values in C loops, with no Python code per row.
+    """
+    order = plan.order
+    if len(rows) > 1 and len(order) > 1 and plan.processors:
+        width = len(rows[0])
+        tail: list[Any] = []
+        moved: dict[int, int] = {}
+        for index, _, processor in plan.processors:
+            first = rows[0][index]
+            if all(map(is_, map(itemgetter(index), rows), repeat(first))):
+                moved[index] = width + len(tail)
+                tail.append(first if type(first) in _UNCONVERTED else processor(first))
+            elif not _UNCONVERTED.issuperset(map(type, map(itemgetter(index), rows))):
+                break
+        else:
+            pick = itemgetter(*(moved.get(i, i) for i in order))
+            return list(map(pick, map(tuple.__add__, rows, repeat(tuple(tail)))))
+    bound = _bind(rows, plan.processors) if plan.processors else rows
+    return bound if order == tuple(range(len(order))) else list(map(itemgetter(*order), bound))
+
+
 def _bind(
     rows: list[tuple[Any, ...]], processors: tuple[tuple[int, Hashable, Callable[[Any], Any]], ...]
 ) -> list[tuple[Any, ...]]:
     """Run each processor once per distinct value object and type (drivers take bytes and None as they are)."""
+    if not processors:
+        return rows
     converted: dict[tuple[Hashable, int], Any] = {}
 
     def convert(kind: Hashable, processor: Callable[[Any], Any], value: Any) -> Any:

@@ -13,17 +13,17 @@ from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
 from typing import Any, NamedTuple
 
-from sqlalchemy import bindparam, select, update
+from sqlalchemy import Text, select, type_coerce
 from sqlmodel import Session
 
 from ...clock import utc
 from ...crypto import SecretBytes, TenantKeyring
 from ...errors import DialvaultError, InvalidInput, NotFound
-from ...storage import bulk_insert
+from ...storage import bulk_insert, bulk_update
 from ...storage import tables as t
 from .._context import Actor, Vault
 from .._ids import new_sorted_ids
-from .._phone import parse_phone
+from .._phone import parse_phone, valid_e164_region
 from ..audit import record_event
 from ..contacts import BatchItemError, ensure_contacts, register_contact
 from ._notices import NoticeClaim, NoticeRef, resolve_notices
@@ -165,13 +165,14 @@ def _validate(index: int, item: ConsentInput, rules: ConsentRules, now: datetime
             raise InvalidInput("the expiry is in the past", code="expiry_in_past", field="expires_at")
     else:
         expires_at = rules.consent_expiry(purpose.name, occurred_at)
-    evidence, secret = _validate_evidence(item.evidence)
-    e164 = None
-    if (item.phone is None) == (item.contact_id is None):
+    evidence, secret = (None, None) if item.evidence is None else _validate_evidence(item.evidence)
+    phone = item.phone
+    if (phone is None) == (item.contact_id is None):
         raise InvalidInput("name either phone or contact_id", code="contact_required", field="phone")
-    if item.phone is not None:
-        e164 = item.phone if item.normalized else parse_phone(item.phone, item.region).e164
-    return _Item(index, item, purpose, channels, occurred_at, expires_at, evidence, secret, e164, item.contact_id)
+    if phone is not None and not item.normalized and valid_e164_region(phone) is None:
+        # Not canonical E.164 (a national format, or invalid): the general parser normalizes or refuses it.
+        phone = parse_phone(phone, item.region).e164
+    return _Item(index, item, purpose, channels, occurred_at, expires_at, evidence, secret, phone, item.contact_id)
 
 
 # -- state -------------------------------------------------------------------------------
@@ -255,16 +256,21 @@ def _load_states(session: Session, tenant_id: str, contact_ids: Iterable[str]) -
     ids = list(dict.fromkeys(contact_ids))
     c = t.consent_states.c
     out: dict[tuple[str, str], FoldedState] = {}
+    # Channel lists are read as their JSON text and decoded once per distinct text: a batch's states mostly
+    # share a few (and share the list objects, which are never changed in place).
+    channel_lists: dict[str, list[str]] = {}
     for start in range(0, len(ids), _CHUNK):
         rows = session.execute(
             select(
-                c.contact_id, c.purpose, c.consent_id, c.status, c.channels, c.given_at, c.expires_at, c.withdrawn_at
+                c.contact_id, c.purpose, c.consent_id, c.status, type_coerce(c.channels, Text), c.given_at,
+                c.expires_at, c.withdrawn_at,
             ).where(c.tenant_id == tenant_id, c.contact_id.in_(ids[start : start + _CHUNK]))
-        )
-        for r in rows:
-            out[(r.contact_id, r.purpose)] = FoldedState(
-                r.consent_id, r.status, list(r.channels), r.given_at, r.expires_at, r.withdrawn_at
-            )
+        ).tuples()  # fmt: skip
+        for contact_id, purpose, consent_id, status, text, given_at, expires_at, withdrawn_at in rows:
+            channels = channel_lists.get(text)
+            if channels is None:
+                channels = channel_lists[text] = list(json.loads(text))
+            out[(contact_id, purpose)] = FoldedState(consent_id, status, channels, given_at, expires_at, withdrawn_at)
     return out
 
 
@@ -273,6 +279,7 @@ _STATE_COLUMNS = (
     "updated_at",
 )  # fmt: skip
 _STATE_VALUES = ("consent_id", "status", "channels", "given_at", "expires_at", "withdrawn_at", "updated_at")
+_STATE_KEYS = ("tenant_id", "contact_id", "purpose")
 
 
 def _write_states(
@@ -283,13 +290,12 @@ def _write_states(
     now: datetime,
 ) -> None:
     inserts: list[tuple[Any, ...]] = []
-    updates: list[dict[str, Any]] = []
+    updates: list[tuple[Any, ...]] = []
     for (contact_id, purpose), s in changed.items():
         if (contact_id, purpose) in existed:
             updates.append(
-                {"consent_id": s.consent_id, "status": s.status, "channels": s.channels, "given_at": s.given_at,
-                 "expires_at": s.expires_at, "withdrawn_at": s.withdrawn_at, "updated_at": now,
-                 "k_contact_id": contact_id, "k_purpose": purpose}
+                (s.consent_id, s.status, s.channels, s.given_at, s.expires_at, s.withdrawn_at, now, tenant_id,
+                 contact_id, purpose)
             )  # fmt: skip
         else:
             inserts.append(
@@ -297,16 +303,7 @@ def _write_states(
                  s.withdrawn_at, now)
             )  # fmt: skip
     bulk_insert(session, t.consent_states, inserts, columns=_STATE_COLUMNS)
-    if updates:
-        c = t.consent_states.c
-        statement = (
-            update(t.consent_states)
-            .where(
-                c.tenant_id == tenant_id, c.contact_id == bindparam("k_contact_id"), c.purpose == bindparam("k_purpose")
-            )
-            .values({k: bindparam(k) for k in _STATE_VALUES})
-        )
-        session.connection().execute(statement, updates)
+    bulk_update(session, t.consent_states, updates, keys=_STATE_KEYS, columns=_STATE_VALUES)
 
 
 # -- capture -----------------------------------------------------------------------------
@@ -395,9 +392,12 @@ def _capture(
         good = [i for i in good if results[i.index] is None]
 
     if good:
-        notices = resolve_notices(session, vault, actor, [i.source.notice for i in good], now)
+        # A batch's items mostly share one claim object: resolved (and hashed) once per object, not per item.
+        claims = {id(i.source.notice): i.source.notice for i in good}
+        notices = resolve_notices(session, vault, actor, claims.values(), now)
+        by_claim = {key: notices[claim] for key, claim in claims.items()}
         for item in good:
-            resolved = notices[item.source.notice]
+            resolved = by_claim[id(item.source.notice)]
             if isinstance(resolved, DialvaultError):
                 results[item.index] = resolved
             else:
@@ -445,19 +445,21 @@ def _write_grants(
 ) -> list[CapturedConsent]:
     """Events, receipts and states for validated grants; `fresh` names contacts created in this unit of work."""
     keyring = ctx.keyring
-    tenant_id = keyring.tenant_id
-    states = _load_states(session, tenant_id, (i.contact_id or "" for i in items if i.contact_id not in fresh))
+    states = _load_states(session, keyring.tenant_id, (i.contact_id or "" for i in items if i.contact_id not in fresh))
     existed = set(states)
     secret_owners = sorted({i.contact_id or "" for i in items if i.evidence_secret})
     deks = _contact_deks(session, keyring, secret_owners) if secret_owners else {}
     sealer = ReceiptSealer(session, keyring, ctx.controller, now)
+    seal = sealer.seal
     count = len(items)
     consent_ids = new_sorted_ids("cn", now, count)
-    event_ids = new_sorted_ids("ce", now, count)
+    # Sorted: the batch's rows then enter the event id index in order instead of all over its last pages.
+    event_ids = sorted(new_sorted_ids("ce", now, count))
     changed: dict[tuple[str, str], FoldedState] = {}
     events: list[tuple[Any, ...]] = []
     out: list[CapturedConsent] = []
     shapes: dict[tuple[Any, ...], ReceiptShape] = {}
+    tenant_id, actor_label = keyring.tenant_id, ctx.actor_label
     for item, consent_id, event_id in zip(items, consent_ids, event_ids, strict=True):
         contact_id = item.contact_id or ""
         receipt_id = receipt_id_of_event(event_id)
@@ -466,44 +468,45 @@ def _write_grants(
         notice = item.notice
         assert notice is not None
         channels = item.channels  # shared by the batch's items with the same list: stored as JSON once
+        occurred_at, expires_at = item.occurred_at, item.expires_at
         state_key = (contact_id, purpose)
         state = states.get(state_key)
         if state is None:  # a first grant (new contacts have no state): what `_apply` would give, without the calls
             event_type = "given"
             states[state_key] = changed[state_key] = FoldedState(
-                consent_id, "granted", channels, item.occurred_at, item.expires_at
+                consent_id, "granted", channels, occurred_at, expires_at
             )
         else:
-            event_type = _grant_type(state, item.occurred_at)
-            new_state = _apply(state, event_type, consent_id, channels, item.occurred_at, item.expires_at)
+            event_type = _grant_type(state, occurred_at)
+            new_state = _apply(state, event_type, consent_id, channels, occurred_at, expires_at)
             if new_state is not None:
                 states[state_key] = changed[state_key] = new_state
         source = item.source
+        method, jurisdiction, language = source.method, source.jurisdiction, source.language
         # The batch's items share their rules, channel lists and notices (one object each): a key of their ids
         # finds the receipt shape without hashing the facts themselves.
-        shape_key = (event_type, id(rules), id(channels), id(notice), source.method, source.jurisdiction,
-                     source.language)  # fmt: skip
+        shape_key = (event_type, id(rules), id(channels), id(notice), method, jurisdiction, language)
         shape = shapes.get(shape_key)
         if shape is None:
             shape = shapes[shape_key] = sealer.shape(
                 event_type=event_type, purpose=purpose, purpose_category=rules.category, explicit=rules.explicit,
-                channels=tuple(channels), method=source.method, jurisdiction=source.jurisdiction,
-                language=source.language, notice=notice.facts, policy_url=notice.policy_url,
+                channels=tuple(channels), method=method, jurisdiction=jurisdiction, language=language,
+                notice=notice.facts, policy_url=notice.policy_url,
             )  # fmt: skip
-        receipt = sealer.seal(shape, receipt_id, event_id, contact_id, item.occurred_at, item.expires_at)
         evidence_ct = None
         if item.evidence_secret:
             plain = json.dumps(item.evidence_secret, separators=(",", ":"), sort_keys=True).encode("utf-8")
             evidence_ct = keyring.encrypt_field(deks[contact_id], contact_id, EVIDENCE_FIELD, plain)
         events.append(
             (event_id, tenant_id, consent_id, contact_id, event_type, purpose, channels, notice.id, notice.version,
-             notice.sha256, source.method, source.jurisdiction, source.language, item.evidence, evidence_ct,
-             item.occurred_at, now, item.expires_at, receipt_id, source.idempotency_key, ctx.actor_label, *receipt)
+             notice.sha256, method, jurisdiction, language, item.evidence, evidence_ct, occurred_at, now, expires_at,
+             receipt_id, source.idempotency_key, actor_label,
+             *seal(shape, receipt_id, event_id, contact_id, occurred_at, expires_at))
         )  # fmt: skip
         out.append(CapturedConsent(consent_id, contact_id, receipt_id, event_id, event_type))
     bulk_insert(session, t.consent_events, events, columns=_EVENT_COLUMNS)
     sealer.flush()
-    _write_states(session, tenant_id, changed, existed, now)
+    _write_states(session, keyring.tenant_id, changed, existed, now)
     return out
 
 

@@ -18,7 +18,7 @@ from __future__ import annotations
 import base64
 import hashlib
 import json
-from collections.abc import Hashable, Sequence
+from collections.abc import Callable, Hashable, Sequence
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from json.encoder import encode_basestring
@@ -205,7 +205,7 @@ class ReceiptSealer:
         self._now = now
         self._mac_version = keyring.current_version(KeyFamily.AUDIT_MAC)
         self._shapes: dict[Hashable, ReceiptShape] = {}
-        self._prefixes: dict[tuple[int, datetime, datetime | None], bytes] = {}
+        self._macs: dict[tuple[int, datetime, datetime | None], Callable[[str], bytes]] = {}
         self._whole: list[tuple[Any, ...]] = []
 
     def shape(
@@ -246,16 +246,16 @@ class ReceiptSealer:
         """The receipt of one consent event of this shape: the arguments are the values of the event's row."""
         if shape.template_id is None:
             return self._seal_whole(shape, receipt_id, event_id, contact_id, occurred_at, expires_at)
-        # A batch's receipts share a few shapes, instants and expiries: their part of the MAC input is built once.
+        # A batch's receipts share a few shapes, instants and expiries: their part of the MAC input is built,
+        # and fed to the keyed MAC, once.
         key = (id(shape), occurred_at, expires_at)
-        prefix = self._prefixes.get(key)
-        if prefix is None:
+        macs = self._macs.get(key)
+        if macs is None:
             slots = _row_slots("", occurred_at, "", shape.event_type, expires_at)
-            prefix = self._prefixes[key] = _row_mac_prefix(shape.template_sha256, slots[1], slots[3])
-        own = f"{encode_basestring(receipt_id)}\x1f{encode_basestring(contact_id)}".encode()
-        return SealedReceipt(
-            shape.template_id, self._keyring.audit_mac(prefix + own, self._mac_version), self._mac_version
-        )
+            prefix = _row_mac_prefix(shape.template_sha256, slots[1], slots[3])
+            macs = self._macs[key] = self._keyring.audit_macs(prefix, self._mac_version)
+        mac = macs(f"{encode_basestring(receipt_id)}\x1f{encode_basestring(contact_id)}")
+        return SealedReceipt(shape.template_id, mac, self._mac_version)
 
     def _seal_whole(
         self,

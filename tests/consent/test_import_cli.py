@@ -114,6 +114,21 @@ def test_a_crash_mid_import_leaves_only_whole_batches(cli_env: Vault, tmp_path: 
     assert _events(cli_env) == 3
 
 
+def test_a_batch_is_one_transaction_even_when_loaded_in_parts(
+    cli_env: Vault, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setattr("vault.cli._import._PART_ROWS", 2)
+    source = _write(tmp_path / "in.csv", [GOOD[0], GOOD[1], GOOD[2], BAD[0]])
+    unwritable = tmp_path / "no-such-dir" / "rejects.csv"
+    result = CliRunner().invoke(app, ["import", str(source), "--reject-file", str(unwritable), "--batch-size", "4"])
+    assert result.exit_code == 1
+    assert _events(cli_env) == 0  # the first part was captured, the second failed: the batch rolled back whole
+    again = CliRunner().invoke(app, ["import", str(source), "--reject-file", str(tmp_path / "r.csv")])
+    assert again.exit_code == 0
+    assert _events(cli_env) == 3
+    assert "loaded 3" in again.output
+
+
 def test_missing_columns_exit_2(cli_env: Vault, tmp_path: Path) -> None:
     source = tmp_path / "in.csv"
     source.write_text("phone,purpose\n+8613800138001,marketing\n", encoding="utf-8")

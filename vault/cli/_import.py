@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import csv
 import gc
+import itertools
 import os
 import time
 from collections.abc import Callable, Iterator
@@ -34,10 +35,14 @@ suppress_app = typer.Typer(help="the internal do-not-call list", no_args_is_help
 
 _WAL_PAGES = 262_144  # 1 GiB of 4 KiB pages at most between checkpoints during an import
 _CACHE_KIB = 65_536  # the import connection's page cache: bounded, whatever the file's size
+# Rows parsed and captured at a time. A transaction takes several such parts: memory follows the part,
+# the pages written follow the transaction (each commit rewrites every index page its rows touched).
+_PART_ROWS = 5000
 RejectFile = Annotated[
     Path | None, typer.Option("--reject-file", help="CSV of rejected rows (default FILE.rejects.csv)")
 ]
-BatchSize = Annotated[int, typer.Option("--batch-size", min=1, max=50_000, help="rows per transaction")]
+BatchSize = Annotated[int, typer.Option("--batch-size", min=1, max=100_000, help="rows per transaction")]
+_Chunk = list[tuple[int, list[str]]]
 
 
 class _Source:
@@ -112,6 +117,13 @@ class _Tally:
     rows: int = 0
     started: float = field(default_factory=time.perf_counter)
 
+    def add(self, other: _Tally) -> None:
+        """Count a committed batch."""
+        self.loaded += other.loaded
+        self.duplicates += other.duplicates
+        self.rejected += other.rejected
+        self.rows += other.rows
+
     @property
     def seconds(self) -> float:
         return time.perf_counter() - self.started
@@ -145,11 +157,9 @@ def _rows(path: Path) -> tuple[list[str], Iterator[tuple[int, list[str]]], _Sour
     return header, rows(), source, handle
 
 
-def _chunks(rows: Iterator[tuple[int, list[str]]], size: int) -> Iterator[list[tuple[int, list[str]]]]:
-    batch: list[tuple[int, list[str]]] = []
+def _chunks(rows: Iterator[tuple[int, list[str]]], size: int) -> Iterator[_Chunk]:
+    batch: _Chunk = []
     for line, values in rows:
-        if not "".join(values).strip():  # a blank line, or only empty cells
-            continue
         batch.append((line, values))
         if len(batch) >= size:
             yield batch
@@ -158,11 +168,18 @@ def _chunks(rows: Iterator[tuple[int, list[str]]], size: int) -> Iterator[list[t
         yield batch
 
 
+def _transactions(rows: Iterator[tuple[int, list[str]]], size: int) -> Iterator[Iterator[_Chunk]]:
+    """The file's records, `size` to a transaction, each transaction's in parts of at most `_PART_ROWS`."""
+    records = (row for row in rows if "".join(row[1]).strip())  # not blank lines, nor lines of empty cells
+    for first in records:
+        yield _chunks(itertools.chain((first,), itertools.islice(records, size - 1)), _PART_ROWS)
+
+
 def import_consents(
     file: Annotated[Path, typer.Argument(help="CSV: phone, region, purpose, channels, notice_id, ...")],
     tenant: TenantName = None,
     reject_file: RejectFile = None,
-    batch_size: BatchSize = 5000,
+    batch_size: BatchSize = 20_000,
     data_dir: DataDir = None,
     database_url: DatabaseUrl = None,
 ) -> None:
@@ -172,7 +189,7 @@ def import_consents(
     actor = Actor(tenant_id=tenant_id, key_id="cli", role="import")
     _stream_batches(
         vault, file, reject_file, batch_size, "importing", missing_columns,
-        lambda header, chunk, rejects, tally: _load_consent_batch(vault, actor, header, chunk, rejects, tally),
+        lambda header, parts, rejects, tally: _load_consent_batch(vault, actor, header, parts, rejects, tally),
     )  # fmt: skip
 
 
@@ -183,7 +200,7 @@ def _stream_batches(
     batch_size: int,
     label: str,
     missing: Callable[[list[str]], list[str]],
-    load: Callable[[list[str], list[tuple[int, list[str]]], _Rejects, _Tally], None],
+    load: Callable[[list[str], Iterator[_Chunk], _Rejects, _Tally], None],
 ) -> None:
     """Stream a CSV in batches with a progress bar; bad rows go to the reject file; a summary at the end."""
     _, size = _open_csv(file)
@@ -197,8 +214,8 @@ def _stream_batches(
         rejects = _Rejects(reject_file or file.with_name(file.name + ".rejects.csv"), header)
         tally = _Tally()
         try:
-            for chunk in _chunks(rows, batch_size):
-                load(header, chunk, rejects, tally)
+            for parts in _transactions(rows, batch_size):
+                load(header, parts, rejects, tally)
                 progress.update(task, completed=source.consumed, rows=tally.rows, rate=tally.rate)
             progress.update(task, completed=max(size, 1), rows=tally.rows, rate=tally.rate)
         except (csv.Error, UnicodeDecodeError):
@@ -239,36 +256,34 @@ def _long_lived_heap() -> Iterator[None]:
 
 
 def _load_consent_batch(
-    vault: Vault, actor: Actor, header: list[str], chunk: list[tuple[int, list[str]]], rejects: _Rejects, tally: _Tally
+    vault: Vault, actor: Actor, header: list[str], parts: Iterator[_Chunk], rejects: _Rejects, tally: _Tally
 ) -> None:
     width = len(header)
-    rows: list[ImportRow] = []
-    bad_shape: list[tuple[int, list[str]]] = []
-    for line, values in chunk:
-        if len(values) != width:
-            bad_shape.append((line, values))
-        else:
-            rows.append(ImportRow(line, values))
-    by_line = dict(chunk)
+    done = _Tally()
     with vault.database.write() as session:
         _tune_for_import(vault, session)
-        outcomes = import_batch(session, vault, actor, header, rows, vault.clock.now()) if rows else []
+        for chunk in parts:
+            rows: list[ImportRow] = []
+            for line, values in chunk:
+                if len(values) != width:
+                    rejects.write(line, "wrong_column_count", values)
+                    done.rejected += 1
+                else:
+                    rows.append(ImportRow(line, values))
+            outcomes = import_batch(session, vault, actor, header, rows, vault.clock.now()) if rows else []
+            by_line = dict(chunk)
+            for outcome in outcomes:
+                if outcome.status == "loaded":
+                    done.loaded += 1
+                elif outcome.status == "duplicate":
+                    done.duplicates += 1
+                else:
+                    rejects.write(outcome.line, outcome.reason or "rejected", by_line[outcome.line])
+                    done.rejected += 1
+            done.rows += len(chunk)
         # Rejects reach the disk before the batch commits: a failure here rolls the batch back.
-        for line, values in bad_shape:
-            rejects.write(line, "wrong_column_count", values)
-        for outcome in outcomes:
-            if outcome.status == "rejected":
-                rejects.write(outcome.line, outcome.reason or "rejected", by_line[outcome.line])
         rejects.flush()
-    tally.rows += len(chunk)
-    tally.rejected += len(bad_shape)
-    for outcome in outcomes:
-        if outcome.status == "loaded":
-            tally.loaded += 1
-        elif outcome.status == "duplicate":
-            tally.duplicates += 1
-        else:
-            tally.rejected += 1
+    tally.add(done)
 
 
 def _tune_for_import(vault: Vault, session: Session) -> None:
@@ -318,22 +333,25 @@ def suppress_import(
     tenant_id = resolve_tenant_id(vault, tenant)
     actor = Actor(tenant_id=tenant_id, key_id="cli", role="import")
 
-    def load(header: list[str], chunk: list[tuple[int, list[str]]], rejects: _Rejects, tally: _Tally) -> None:
+    def load(header: list[str], parts: Iterator[_Chunk], rejects: _Rejects, tally: _Tally) -> None:
         phone_at = header.index("phone")
         region_at = header.index("region") if "region" in header else None
-        items = [(_cell(v, phone_at) or "", _cell(v, region_at)) for _, v in chunk]
+        done = _Tally()
         with vault.database.write() as session:
-            results = add_suppressions(session, vault, actor, items, reason, "import", vault.clock.now())
-            for (line, values), result in zip(chunk, results, strict=True):
-                if isinstance(result, BatchItemError):
-                    rejects.write(line, result.code, values)
-                    tally.rejected += 1
-                elif result.created:
-                    tally.loaded += 1
-                else:
-                    tally.duplicates += 1
+            for chunk in parts:
+                items = [(_cell(v, phone_at) or "", _cell(v, region_at)) for _, v in chunk]
+                results = add_suppressions(session, vault, actor, items, reason, "import", vault.clock.now())
+                for (line, values), result in zip(chunk, results, strict=True):
+                    if isinstance(result, BatchItemError):
+                        rejects.write(line, result.code, values)
+                        done.rejected += 1
+                    elif result.created:
+                        done.loaded += 1
+                    else:
+                        done.duplicates += 1
+                done.rows += len(chunk)
             rejects.flush()
-        tally.rows += len(chunk)
+        tally.add(done)
 
     _stream_batches(
         vault,

@@ -161,3 +161,35 @@ def test_the_event_loop_keeps_serving_while_a_batch_waits_for_another_writer(dat
     ticks, done_while_held = asyncio.run(main())
     assert (ticks, done_while_held) == (5, False)
     assert _stored(database, "a") == [True]
+
+
+@pytest.mark.sqlite_only("another connection holds SQLite's file lock")
+def test_units_arriving_while_a_batch_waits_for_another_writer_join_it(database: Database) -> None:
+    async def main() -> list[Tx]:
+        group = GroupCommit(database)
+        with _writer_lock_held_elsewhere(database) as other:
+            first = asyncio.ensure_future(group.run(_insert("a")))
+            await asyncio.sleep(0.01)
+            second = asyncio.ensure_future(group.run(_insert("b")))
+            await asyncio.sleep(0.01)
+            other.commit()
+            return [await first, await second]
+
+    first_tx, second_tx = asyncio.run(main())
+    assert first_tx is second_tx
+    assert _stored(database, "a", "b") == [True, True]
+
+
+@pytest.mark.sqlite_only("another connection holds SQLite's file lock")
+def test_a_batch_that_waits_longer_than_its_limit_fails_as_busy_and_stores_nothing(database: Database) -> None:
+    async def main() -> BaseException | None:
+        group = GroupCommit(database, lock_wait=0.05)
+        with _writer_lock_held_elsewhere(database):
+            try:
+                await group.run(_insert("a"))
+            except DatabaseUnavailable as error:
+                return error
+        return None
+
+    assert isinstance(asyncio.run(main()), DatabaseUnavailable)
+    assert _stored(database, "a") == [False]

@@ -7,6 +7,12 @@ the next batch. A unit that fails is rolled back alone: the batch first runs as 
 batch runs again with a savepoint per unit. So a unit must depend on nothing but the transaction: it may
 run twice, and only its last run counts. No answer leaves before its batch has committed, and if the
 commit fails every unit of the batch fails with it.
+
+On SQLite a batch runs on the event loop. While another writer (a second worker process, the CLI) holds
+the lock, the loop tries again every millisecond and reads requests in between, which join the waiting
+batch. A thread waiting for the lock instead would, once it had it, need the GIL back after every
+statement of its batch while the loop ran Python: up to the 5 ms switch interval each time, all of it
+with the lock held.
 """
 
 from __future__ import annotations
@@ -18,7 +24,7 @@ from typing import Any, TypeVar, cast
 
 from starlette.concurrency import run_in_threadpool
 
-from ..storage import Database, Tx, WriterBusy
+from ..storage import Database, DatabaseUnavailable, Tx, WriterBusy
 
 __all__ = ["GroupCommit"]
 
@@ -36,9 +42,10 @@ class _Unit:
 class GroupCommit:
     """Runs units of work for one database in batches of at most `max_batch`, one transaction each."""
 
-    def __init__(self, database: Database, max_batch: int = 64) -> None:
+    def __init__(self, database: Database, max_batch: int = 64, lock_wait: float = 10.0) -> None:
         self._database = database
         self._max_batch = max_batch
+        self._lock_wait = lock_wait  # seconds a SQLite batch waits for another writer, then fails as busy
         self._queue: list[_Unit] = []
         self._drainer: asyncio.Task[None] | None = None
 
@@ -57,7 +64,9 @@ class GroupCommit:
                 await asyncio.sleep(0)  # requests already read off their sockets join this batch
                 batch = [u for u in self._queue[: self._max_batch] if not u.future.cancelled()]
                 del self._queue[: self._max_batch]
-                if not (self._database.is_sqlite and self._ran_on_loop(batch)):
+                if self._database.is_sqlite:
+                    await self._run_on_loop(batch)
+                else:
                     await run_in_threadpool(self._execute, batch)
                 for unit in batch:
                     if unit.future.cancelled():
@@ -69,17 +78,28 @@ class GroupCommit:
         finally:
             self._drainer = None
 
-    def _ran_on_loop(self, batch: list[_Unit]) -> bool:
-        """SQLite: run the batch right here (microseconds of CPU per unit: cheaper than a thread hop), unless
-        another writer (another worker process, the CLI) holds the lock: then nothing ran, and the batch
-        waits for it in a thread while this loop goes on reading requests."""
-        try:
-            self._execute(batch, wait=False)
-        except WriterBusy:
-            return False
-        return True
+    async def _run_on_loop(self, batch: list[_Unit]) -> None:
+        loop = asyncio.get_running_loop()
+        deadline = loop.time() + self._lock_wait
+        while True:
+            try:
+                self._execute(batch, wait=False)
+                return
+            except WriterBusy:
+                if loop.time() >= deadline:
+                    for unit in batch:
+                        unit.error = DatabaseUnavailable("the database is busy")
+                    return
+            await asyncio.sleep(0.001)
+            room = self._max_batch - len(batch)
+            batch.extend(u for u in self._queue[:room] if not u.future.cancelled())
+            del self._queue[:room]
 
     def _execute(self, batch: list[_Unit], wait: bool = True) -> None:
+        """Run the batch; with `wait=False`, raises WriterBusy (and nothing is stored) if another writer holds
+        the lock, also when it took the lock between a failed run and the isolated re-run."""
+        for unit in batch:
+            unit.error = None
         try:
             with self._database.write_tx(wait=wait) as tx:
                 for unit in batch:
@@ -88,7 +108,7 @@ class GroupCommit:
                     except Exception as error:
                         unit.error = error
                         raise
-        except WriterBusy:  # only without waiting: raised before any unit ran
+        except WriterBusy:  # only without waiting, before any unit ran
             raise
         except Exception as error:
             failed = [unit for unit in batch if unit.error is not None]
@@ -96,18 +116,21 @@ class GroupCommit:
                 for unit in batch:
                     unit.error = error
             elif len(batch) > 1:  # the others' work was rolled back with it: run them again, isolated
-                failed[0].error = None
-                self._execute_isolated(batch)
+                self._execute_isolated(batch, wait)
 
-    def _execute_isolated(self, batch: list[_Unit]) -> None:
+    def _execute_isolated(self, batch: list[_Unit], wait: bool) -> None:
+        for unit in batch:
+            unit.error = None
         try:
-            with self._database.write_tx() as tx:
+            with self._database.write_tx(wait=wait) as tx:
                 for unit in batch:
                     try:
                         with tx.savepoint():
                             unit.value = unit.work(tx)
                     except Exception as error:
                         unit.error = error
+        except WriterBusy:
+            raise
         except Exception as error:  # BEGIN or COMMIT failed: nothing of this batch was stored
             for unit in batch:
                 if unit.error is None:

@@ -262,8 +262,8 @@ def _measure_handles(run: Run, bench: BenchVault, port: int, prepared: dict[str,
         unit="handles/s",
         per_request=len(bodies[0]),
         limited_by="the server core and the disk: per-contact eligibility checks (one query per batch), a random "
-        "token + HMAC digest per handle, the batch insert (the digest and contact indexes take one random page "
-        "each per handle, written at commit and again by the checkpointer), JSON out",
+        "token + HMAC digest per handle, the batch insert (rows append by their time-sorted id; the contact index "
+        "takes one random page per handle, written at commit and again by the checkpointer), JSON out",
     )
 
 
@@ -275,6 +275,7 @@ def _measure_two_workers(run: Run, bench: BenchVault, pool: _HandlePool, per_run
         "dv_authorize_2w",
         "dialvault: authorize, 2 workers (server on both cores, client shares one)",
         result,
-        limited_by="the machine: two workers and the client share two cores; SQLite's single writer",
+        limited_by="SQLite's single writer: an authorize's whole decision runs inside the write transaction, so "
+        "the workers overlap only HTTP, key check and JSON; two workers and the client share two cores",
         details={"allow_share": round(_allow_share(result), 3), **details},
     )

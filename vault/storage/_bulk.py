@@ -58,7 +58,37 @@ def _compiled(
     else:
         statement = sqlite_insert(table).on_conflict_do_nothing(index_elements=list(ignore_conflicts_on))
     compiled = statement.compile(dialect=dialect, column_keys=list(columns))
-    positions = {name: index for index, name in enumerate(columns)}
+    return _cached(key, table, compiled, tuple(columns), tuple(columns), dialect)
+
+
+def _compiled_update(table: Table, keys: tuple[str, ...], columns: tuple[str, ...], dialect: Dialect) -> _Compiled:
+    key = ("update", table, keys, columns, dialect.name, dialect.driver, dialect.paramstyle)
+    found = _CACHE.get(key)
+    if found is not None:
+        return found
+    statement = (
+        update(table)
+        .where(*(table.c[name] == bindparam(f"k_{name}") for name in keys))
+        .values({name: bindparam(f"v_{name}") for name in columns})
+    )
+    compiled = statement.compile(dialect=dialect)
+    return _cached(key, table, compiled, _update_binds(keys, columns), (*columns, *keys), dialect)
+
+
+def _update_binds(keys: tuple[str, ...], columns: tuple[str, ...]) -> tuple[str, ...]:
+    return (*(f"v_{name}" for name in columns), *(f"k_{name}" for name in keys))
+
+
+def _cached(
+    key: tuple[Any, ...],
+    table: Table,
+    compiled: Any,
+    binds: tuple[str, ...],
+    columns: tuple[str, ...],
+    dialect: Dialect,
+) -> _Compiled:
+    """The plan of a compiled statement whose row values are `columns`' (in that order), bound as `binds`."""
+    positions = {name: index for index, name in enumerate(binds)}
     processors = tuple(
         (index, _type_key(index, table.c[name].type), processor)
         for index, name in enumerate(columns)
@@ -73,38 +103,6 @@ def _compiled(
     with _CACHE_LOCK:
         _CACHE[key] = result
     return result
-
-
-def _compiled_update(table: Table, keys: tuple[str, ...], columns: tuple[str, ...], dialect: Dialect) -> _Compiled:
-    key = ("update", table, keys, columns, dialect.name, dialect.driver, dialect.paramstyle)
-    found = _CACHE.get(key)
-    if found is not None:
-        return found
-    statement = (
-        update(table)
-        .where(*(table.c[name] == bindparam(f"k_{name}") for name in keys))
-        .values({name: bindparam(f"v_{name}") for name in columns})
-    )
-    compiled = statement.compile(dialect=dialect)
-    positions = {name: index for index, name in enumerate(_update_binds(keys, columns))}
-    processors = tuple(
-        (index, _type_key(index, table.c[name].type), processor)
-        for index, name in enumerate((*columns, *keys))
-        if (processor := table.c[name].type._cached_bind_processor(dialect)) is not None
-    )
-    result = _Compiled(
-        sql=compiled.string,
-        positional=bool(compiled.positional),
-        order=tuple(positions[name] for name in compiled.positiontup or ()),
-        processors=processors,
-    )
-    with _CACHE_LOCK:
-        _CACHE[key] = result
-    return result
-
-
-def _update_binds(keys: tuple[str, ...], columns: tuple[str, ...]) -> tuple[str, ...]:
-    return (*(f"v_{name}" for name in columns), *(f"k_{name}" for name in keys))
 
 
 def _type_key(index: int, column_type: TypeEngine[Any]) -> Hashable:

@@ -17,6 +17,7 @@ from typing import Any, NamedTuple
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from ._errors import error_response
+from ._routing import NUL_ESCAPE
 
 __all__ = ["HotAnswer", "HotHandler", "HotRoutes", "header_of", "json_answer", "json_object_of"]
 
@@ -55,6 +56,8 @@ def json_object_of(scope: Scope, body: bytes) -> dict[str, Any] | None:
     """The body as a JSON object when the request says it is JSON and it parses; else None."""
     content_type = header_of(scope, b"content-type")
     if content_type is None or content_type.split(b";", 1)[0].strip().lower() != b"application/json":
+        return None
+    if NUL_ESCAPE in body:  # the route refuses it, naming the field
         return None
     try:
         parsed = json.loads(body)

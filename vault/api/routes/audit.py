@@ -12,10 +12,11 @@ from ...services.audit import verify_ledger
 from ...storage import tables as t
 from ...storage.tables import AuditEntry
 from .._deps import VaultDep, require_roles
+from .._routing import TextRoute
 
 __all__ = ["router"]
 
-router = APIRouter(prefix="/v1/audit", tags=["audit"])
+router = APIRouter(prefix="/v1/audit", tags=["audit"], route_class=TextRoute)
 Auditor = Annotated[Actor, require_roles(Role.AUDITOR, Role.ADMIN)]
 
 

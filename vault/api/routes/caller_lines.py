@@ -22,10 +22,11 @@ from ...services.dialing import (
     update_caller_line,
 )
 from .._deps import Now, VaultDep, WriteSession, require_roles
+from .._routing import TextRoute
 
 __all__ = ["router"]
 
-router = APIRouter(prefix="/v1", tags=["caller lines and licences"])
+router = APIRouter(prefix="/v1", tags=["caller lines and licences"], route_class=TextRoute)
 Admin = Annotated[Actor, require_roles(Role.ADMIN)]
 WhitelistStatus = Literal["approved", "pending", "revoked"]
 ExpiringWithin = Annotated[int | None, Query(ge=0, le=3650)]

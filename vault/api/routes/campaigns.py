@@ -12,10 +12,11 @@ from pydantic import BaseModel, Field
 from ...services import Actor, Role
 from ...services.dialing import CampaignInput, close_campaign, create_campaign, get_campaign, issue_handles
 from .._deps import Now, VaultDep, WriteSession, require_roles
+from .._routing import TextRoute
 
 __all__ = ["router"]
 
-router = APIRouter(prefix="/v1/campaigns", tags=["campaigns"])
+router = APIRouter(prefix="/v1/campaigns", tags=["campaigns"], route_class=TextRoute)
 AdminOrDialer = Annotated[Actor, require_roles(Role.ADMIN, Role.DIALER)]
 Dialer = Annotated[Actor, require_roles(Role.DIALER)]
 MAX_HANDLES = 10_000

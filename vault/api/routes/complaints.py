@@ -11,10 +11,11 @@ from pydantic import BaseModel, Field
 from ...services import Actor, Role
 from ...services.consent import file_complaint, list_complaints, resolve_complaint
 from .._deps import Now, VaultDep, WriteSession, require_roles
+from .._routing import TextRoute
 
 __all__ = ["router"]
 
-router = APIRouter(prefix="/v1/complaints", tags=["complaints"])
+router = APIRouter(prefix="/v1/complaints", tags=["complaints"], route_class=TextRoute)
 CaptureOrPrivacy = Annotated[Actor, require_roles(Role.CAPTURE, Role.PRIVACY)]
 Privacy = Annotated[Actor, require_roles(Role.PRIVACY)]
 

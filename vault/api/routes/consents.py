@@ -33,11 +33,12 @@ from ...services.consent import (
 )
 from ...services.contacts import BatchItemError
 from .._deps import Now, VaultDep, WriteSession, require_roles
+from .._routing import TextRoute
 from .._written import require_plain_ids
 
 __all__ = ["router"]
 
-router = APIRouter(prefix="/v1", tags=["consents"])
+router = APIRouter(prefix="/v1", tags=["consents"], route_class=TextRoute)
 AdminOrCapture = Annotated[Actor, require_roles(Role.ADMIN, Role.CAPTURE)]
 Capture = Annotated[Actor, require_roles(Role.CAPTURE)]
 CaptureOrPrivacy = Annotated[Actor, require_roles(Role.CAPTURE, Role.PRIVACY)]

@@ -14,11 +14,12 @@ from ...services import Actor, Role, Vault
 from ...services.contacts import BatchItemError, RegisteredContact, register_contact, register_contacts
 from .._deps import in_write_tx, require_roles, scope_actor, vault_of
 from .._hot import HotAnswer, HotHandler, json_answer, json_object_of
+from .._routing import TextRoute
 from .._written import require_plain_ids
 
 __all__ = ["hot_routes", "router"]
 
-router = APIRouter(prefix="/v1", tags=["contacts"])
+router = APIRouter(prefix="/v1", tags=["contacts"], route_class=TextRoute)
 _CAPTURE_ROLES = frozenset({Role.CAPTURE})
 _PHONE_MAX = 64
 Capture = Annotated[Actor, require_roles(*_CAPTURE_ROLES)]

@@ -13,10 +13,11 @@ from ...services import Actor, Role, Vault
 from ...services.dialing import DialAnswer, authorize, check, record_outcome, revoke_handle
 from .._deps import Now, VaultDep, WriteSession, in_read_tx, in_write_tx, require_roles, scope_actor, vault_of
 from .._hot import HotAnswer, HotHandler, json_answer, json_object_of
+from .._routing import TextRoute
 
 __all__ = ["hot_routes", "router"]
 
-router = APIRouter(prefix="/v1", tags=["dialing"])
+router = APIRouter(prefix="/v1", tags=["dialing"], route_class=TextRoute)
 _GATEWAY_ROLES = frozenset({Role.GATEWAY})
 _HANDLE_MAX, _CALLER_LINE_MAX = 200, 64
 Gateway = Annotated[Actor, require_roles(*_GATEWAY_ROLES)]

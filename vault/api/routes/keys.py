@@ -8,10 +8,11 @@ from pydantic import BaseModel, Field
 from ...services import Actor, Role
 from ...services.tenants import issue_api_key, revoke_api_key
 from .._deps import Now, VaultDep, WriteSession, require_roles
+from .._routing import TextRoute
 
 __all__ = ["router"]
 
-router = APIRouter(prefix="/v1/keys", tags=["keys"])
+router = APIRouter(prefix="/v1/keys", tags=["keys"], route_class=TextRoute)
 Admin = Annotated[Actor, require_roles(Role.ADMIN)]
 
 

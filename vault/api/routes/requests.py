@@ -23,10 +23,11 @@ from ...services.requests import (
     verify_identity,
 )
 from .._deps import Now, VaultDep, WriteSession, require_roles
+from .._routing import TextRoute
 
 __all__ = ["router"]
 
-router = APIRouter(prefix="/v1/requests", tags=["requests"])
+router = APIRouter(prefix="/v1/requests", tags=["requests"], route_class=TextRoute)
 Privacy = Annotated[Actor, require_roles(Role.PRIVACY)]
 
 

@@ -10,10 +10,11 @@ from pydantic import BaseModel, Field
 from ...services import Actor, Role
 from ...services.consent import add_suppression, remove_suppression
 from .._deps import Now, VaultDep, WriteSession, require_roles
+from .._routing import TextRoute
 
 __all__ = ["router"]
 
-router = APIRouter(prefix="/v1/suppressions", tags=["suppressions"])
+router = APIRouter(prefix="/v1/suppressions", tags=["suppressions"], route_class=TextRoute)
 CaptureOrPrivacy = Annotated[Actor, require_roles(Role.CAPTURE, Role.PRIVACY)]
 Privacy = Annotated[Actor, require_roles(Role.PRIVACY)]
 

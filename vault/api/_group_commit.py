@@ -95,43 +95,31 @@ class GroupCommit:
             batch.extend(u for u in self._queue[:room] if not u.future.cancelled())
             del self._queue[:room]
 
-    def _execute(self, batch: list[_Unit], wait: bool = True) -> None:
-        """Run the batch; with `wait=False`, raises WriterBusy (and nothing is stored) if another writer holds
-        the lock, also when it took the lock between a failed run and the isolated re-run."""
+    def _execute(self, batch: list[_Unit], wait: bool = True, isolated: bool = False) -> None:
+        """Run the batch in one transaction, `isolated` with a savepoint per unit. With `wait=False`, raises
+        WriterBusy (and nothing is stored) if another writer holds the lock, also when it took the lock
+        between a failed run and the isolated re-run."""
         for unit in batch:
             unit.error = None
         try:
             with self._database.write_tx(wait=wait) as tx:
                 for unit in batch:
                     try:
-                        unit.value = unit.work(tx)
-                    except Exception as error:
-                        unit.error = error
-                        raise
-        except WriterBusy:  # only without waiting, before any unit ran
-            raise
-        except Exception as error:
-            failed = [unit for unit in batch if unit.error is not None]
-            if not failed:  # BEGIN or COMMIT failed: nothing of this batch was stored
-                for unit in batch:
-                    unit.error = error
-            elif len(batch) > 1:  # the others' work was rolled back with it: run them again, isolated
-                self._execute_isolated(batch, wait)
-
-    def _execute_isolated(self, batch: list[_Unit], wait: bool) -> None:
-        for unit in batch:
-            unit.error = None
-        try:
-            with self._database.write_tx(wait=wait) as tx:
-                for unit in batch:
-                    try:
-                        with tx.savepoint():
+                        if isolated:
+                            with tx.savepoint():
+                                unit.value = unit.work(tx)
+                        else:
                             unit.value = unit.work(tx)
                     except Exception as error:
                         unit.error = error
-        except WriterBusy:
+                        if not isolated:
+                            raise
+        except WriterBusy:  # only without waiting, before any unit ran
             raise
-        except Exception as error:  # BEGIN or COMMIT failed: nothing of this batch was stored
-            for unit in batch:
-                if unit.error is None:
-                    unit.error = error
+        except Exception as error:
+            if isolated or not any(unit.error is not None for unit in batch):
+                for unit in batch:  # BEGIN or COMMIT failed: nothing of this batch was stored
+                    if unit.error is None:
+                        unit.error = error
+            elif len(batch) > 1:  # the others' work was rolled back with it: run them again, isolated
+                self._execute(batch, wait, isolated=True)

@@ -38,16 +38,21 @@ def _delete_ids(session: Session, table: Any, column: Any, ids: list[str]) -> No
         session.execute(delete(table).where(column.in_(ids[start : start + _CHUNK])))
 
 
+def _count_and_delete(session: Session, table: Any, where: tuple[Any, ...], dry_run: bool) -> int:
+    """How many rows of `table` match `where`; they are deleted unless this is a dry run."""
+    count = int(session.execute(select(func.count()).select_from(table).where(*where)).scalar_one())
+    if count and not dry_run:
+        session.execute(delete(table).where(*where))
+    return count
+
+
 def _attempts(session: Session, rules: RequestRules, tenant_id: str, now: datetime, dry_run: bool) -> int:
     cutoff = _cutoff(rules, "call_attempt", (), now)
     if cutoff is None:
         return 0
     at = t.attempts.c
     where = (at.tenant_id == tenant_id, at.authorized_at < cutoff)
-    count = int(session.execute(select(func.count()).select_from(t.attempts).where(*where)).scalar_one())
-    if count and not dry_run:
-        session.execute(delete(t.attempts).where(*where))
-    return count
+    return _count_and_delete(session, t.attempts, where, dry_run)
 
 
 def _consent_evidence(session: Session, rules: RequestRules, tenant_id: str, now: datetime, dry_run: bool) -> int:
@@ -99,10 +104,7 @@ def _complaints(session: Session, rules: RequestRules, tenant_id: str, now: date
         return 0
     cp = t.complaints.c
     where = (cp.tenant_id == tenant_id, cp.status != "open", cp.resolved_at.is_not(None), cp.resolved_at < cutoff)
-    count = int(session.execute(select(func.count()).select_from(t.complaints).where(*where)).scalar_one())
-    if count and not dry_run:
-        session.execute(delete(t.complaints).where(*where))
-    return count
+    return _count_and_delete(session, t.complaints, where, dry_run)
 
 
 def _requests(session: Session, rules: RequestRules, tenant_id: str, now: datetime, dry_run: bool) -> int:
@@ -132,19 +134,13 @@ def _dial_handles(session: Session, rules: RequestRules, tenant_id: str, now: da
         return 0
     h = t.dial_handles.c
     where = (h.tenant_id == tenant_id, or_(h.expires_at < cutoff, h.revoked_at < cutoff))
-    count = int(session.execute(select(func.count()).select_from(t.dial_handles).where(*where)).scalar_one())
-    if count and not dry_run:
-        session.execute(delete(t.dial_handles).where(*where))
-    return count
+    return _count_and_delete(session, t.dial_handles, where, dry_run)
 
 
 def _erased_handles(session: Session, tenant_id: str, now: datetime, dry_run: bool) -> int:
     eh = t.erased_handles.c
     where = (eh.tenant_id == tenant_id, eh.expires_at < now)
-    count = int(session.execute(select(func.count()).select_from(t.erased_handles).where(*where)).scalar_one())
-    if count and not dry_run:
-        session.execute(delete(t.erased_handles).where(*where))
-    return count
+    return _count_and_delete(session, t.erased_handles, where, dry_run)
 
 
 def purge_expired(

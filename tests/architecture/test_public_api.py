@@ -100,6 +100,7 @@ PUBLIC = {
         "DatabaseUnavailable",
         "Prepared",
         "Tx",
+        "WRITE_WAIT_SECONDS",
         "WriterBusy",
         "as_tx",
         "bulk_insert",

@@ -24,7 +24,7 @@ from typing import Any, TypeVar, cast
 
 from starlette.concurrency import run_in_threadpool
 
-from ..storage import Database, DatabaseUnavailable, Tx, WriterBusy
+from ..storage import WRITE_WAIT_SECONDS, Database, DatabaseUnavailable, Tx, WriterBusy
 
 __all__ = ["GroupCommit"]
 
@@ -42,7 +42,7 @@ class _Unit:
 class GroupCommit:
     """Runs units of work for one database in batches of at most `max_batch`, one transaction each."""
 
-    def __init__(self, database: Database, max_batch: int = 64, lock_wait: float = 10.0) -> None:
+    def __init__(self, database: Database, max_batch: int = 64, lock_wait: float = WRITE_WAIT_SECONDS) -> None:
         self._database = database
         self._max_batch = max_batch
         self._lock_wait = lock_wait  # seconds a SQLite batch waits for another writer, then fails as busy

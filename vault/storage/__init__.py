@@ -2,12 +2,13 @@
 
 from . import tables
 from ._bulk import bulk_insert, bulk_update
-from ._database import Database, DatabaseUnavailable, WriterBusy
+from ._database import WRITE_WAIT_SECONDS, Database, DatabaseUnavailable, WriterBusy
 from ._prepared import Prepared, Tx, as_tx
 from ._schema import create_schema, schema_is_current, upgrade_schema
 from ._types import canonical_json
 
 __all__ = [
+    "WRITE_WAIT_SECONDS",
     "Database",
     "DatabaseUnavailable",
     "Prepared",

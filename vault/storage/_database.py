@@ -30,7 +30,7 @@ from sqlmodel import Session
 
 from ._prepared import Prepared, Tx
 
-__all__ = ["Database", "DatabaseUnavailable", "WriterBusy"]
+__all__ = ["WRITE_WAIT_SECONDS", "Database", "DatabaseUnavailable", "WriterBusy"]
 
 _log = logging.getLogger("dialvault.storage")
 
@@ -43,7 +43,7 @@ class WriterBusy(DatabaseUnavailable):
     """A write transaction asked not to wait found the writer lock taken."""
 
 
-WRITE_WAIT_SECONDS = 10.0
+WRITE_WAIT_SECONDS = 10.0  # how long a writer waits for another to commit before failing as unavailable
 _BUSY_TIMEOUT = f"PRAGMA busy_timeout={int(WRITE_WAIT_SECONDS * 1000)}"
 _BUSY_POLL_SECONDS = 0.0005
 

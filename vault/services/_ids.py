@@ -7,16 +7,31 @@ import os
 import string
 from datetime import datetime
 
-__all__ = ["new_id", "new_sorted_ids"]
+__all__ = ["new_grouped_ids", "new_id", "new_sorted_ids"]
 
 _LENGTH = 20  # 20 letters from 26, ~94 bits: the 256→26 fold leaves each letter within 10/256 vs 9/256
 _TO_LETTERS = bytes(ord(string.ascii_lowercase[b % 26]) for b in range(256))
 _TIME_LETTERS = 7  # seconds since the epoch in base 26: in order until the year 2224
 _RANDOM_LETTERS = _LENGTH - _TIME_LETTERS  # ~61 bits
+_GROUP_LETTERS = 2  # 676 groups: each shared with ~1/676 of every other id of the kind
 
 
 def new_id(prefix: str) -> str:
     return prefix + "_" + os.urandom(_LENGTH).translate(_TO_LETTERS).decode("ascii")
+
+
+def new_grouped_ids(prefix: str, count: int) -> list[str]:
+    """`count` random ids that share a random group of two letters: a batch lands in one region of an index.
+
+    Ids of one batch scattered over a whole index dirty a page of it per id, and each page is written to
+    the WAL at commit: for a batch of new contacts that was two thirds of what SQLite wrote. Unlike a
+    time-sorted id, the group tells nothing of when an id was made, and ids made together are told apart
+    from the others only as a group of 676 is.
+    """
+    group = os.urandom(_GROUP_LETTERS).translate(_TO_LETTERS).decode("ascii")
+    width = _LENGTH - _GROUP_LETTERS
+    tails = os.urandom(width * count).translate(_TO_LETTERS).decode("ascii")
+    return [prefix + "_" + group + tails[i : i + width] for i in range(0, width * count, width)]
 
 
 @functools.lru_cache(maxsize=4)

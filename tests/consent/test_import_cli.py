@@ -3,10 +3,12 @@
 from __future__ import annotations
 
 import csv
+import hashlib
 from datetime import UTC, datetime
 from pathlib import Path
 
 import pytest
+from alembic import command
 from fastapi.testclient import TestClient
 from sqlalchemy import func, select
 from typer.testing import CliRunner
@@ -16,8 +18,10 @@ from vault.cli import app
 from vault.config import Settings
 from vault.crypto import jws_verify
 from vault.services import Actor, Role, Vault
-from vault.services.consent import register_notice
+from vault.services.consent import ImportRow, import_batch, register_notice
 from vault.storage import tables as t
+from vault.storage import upgrade_schema
+from vault.storage._schema import alembic_config
 
 HEADER = "phone,region,purpose,channels,notice_id,notice_version,method,consented_at,expires_at\n"
 GOOD = [
@@ -84,6 +88,32 @@ def test_rerunning_the_same_file_adds_nothing(cli_env: Vault, tmp_path: Path) ->
     assert second.exit_code == 0
     assert _events(cli_env) == 3
     assert "duplicates skipped 3" in second.output
+
+
+def test_a_row_key_is_an_hmac_under_the_tenants_key_not_a_hash_anyone_could_recompute(
+    cli_env: Vault, acme: TenantKeys
+) -> None:
+    actor = Actor(acme.tenant_id, "test", "import")
+    with cli_env.database.write() as session:
+        header = HEADER.strip().split(",")
+        import_batch(session, cli_env, actor, header, [ImportRow(2, GOOD[1].strip().split(","))], cli_env.clock.now())
+        keyring = cli_env.keyrings.get(session, acme.tenant_id)
+    with cli_env.database.read() as session:
+        stored = session.execute(select(t.consent_events.c.idempotency_key)).scalar_one()
+    cells = ("+8613800138002", "survey", "voice", "mkt", "v1", "paper", "2025-06-02T10:00:00+00:00", "", "", "")
+    row = "\x1f".join(cells)
+    assert stored == "import:" + keyring.import_row_digest(row).hex()
+    assert stored != "import:" + hashlib.sha256(row.encode()).hexdigest()
+
+
+def test_revision_0007_removes_the_plain_hash_keys_of_rows_imported_before_it(cli_env: Vault, tmp_path: Path) -> None:
+    assert CliRunner().invoke(app, ["import", str(_write(tmp_path / "in.csv", GOOD))]).exit_code == 0
+    command.downgrade(alembic_config(cli_env.database), "0006")
+    with cli_env.database.write() as session:
+        session.execute(t.consent_events.update().values(idempotency_key="import:" + t.consent_events.c.id))
+    upgrade_schema(cli_env.database)
+    with cli_env.database.read() as session:
+        assert set(session.execute(select(t.consent_events.c.idempotency_key)).scalars()) == {None}
 
 
 def test_imported_consents_have_receipts_that_verify_and_carry_when_consent_was_given(

@@ -11,7 +11,7 @@ _SHAPE = re.compile(r"ct_[a-z]{20}")
 
 
 def test_grouped_ids_have_the_shape_of_a_random_id() -> None:
-    assert all(_SHAPE.fullmatch(i) for i in new_grouped_ids("ct", 500) + [new_id("ct")])
+    assert all(_SHAPE.fullmatch(i) for i in [*new_grouped_ids("ct", 500), new_id("ct")])
 
 
 def test_grouped_ids_of_one_batch_share_their_first_two_letters_and_nothing_else_is_repeated() -> None:

@@ -2,8 +2,7 @@
 
 from __future__ import annotations
 
-import hashlib
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from datetime import datetime
 from operator import itemgetter
 from typing import NamedTuple
@@ -51,8 +50,8 @@ class _Reject(Exception):
 class _Rows:
     """Turns the cells of a batch's rows into capture inputs; values repeated down a file are parsed once."""
 
-    def __init__(self, tenant_id: str, header: Sequence[str]) -> None:
-        self._tenant_id = tenant_id
+    def __init__(self, row_digest: Callable[[str], bytes], header: Sequence[str]) -> None:
+        self._row_digest = row_digest
         positions = {name.strip(): index for index, name in enumerate(header)}
         # The cells in IMPORT_COLUMNS order, as one C-level call per row: an absent optional column reads the
         # blank cell appended to each row (at the header's width).
@@ -98,13 +97,13 @@ class _Rows:
         if not purpose or not method or not notice_id or not notice_version:
             raise _Reject("missing_value")
         normalized = "\x1f".join(
-            (self._tenant_id, e164, purpose, channels_key, notice_id, notice_version, method, consented_iso,
+            (e164, purpose, channels_key, notice_id, notice_version, method, consented_iso,
              expires_iso, juris, lang)
         )  # fmt: skip
         notice = self._notices.get((notice_id, notice_version))
         if notice is None:
             notice = self._notices[(notice_id, notice_version)] = NoticeClaim(notice_id, notice_version)
-        key = "import:" + hashlib.sha256(normalized.encode("utf-8")).hexdigest()
+        key = "import:" + self._row_digest(normalized).hex()
         # Positional: keyword construction of a named tuple costs as much again, per row.
         return ConsentInput(
             purpose, channels, notice, method, e164, None, None, juris or None, lang or None, None, expires_at,
@@ -116,7 +115,7 @@ def import_batch(
     session: Session, vault: Vault, actor: Actor, header: Sequence[str], rows: Sequence[ImportRow], now: datetime
 ) -> list[RowOutcome]:
     """Load one batch in the caller's transaction. Re-importing a row is a no-op (its key is stored)."""
-    parse = _Rows(actor.tenant_id, header)
+    parse = _Rows(vault.keyrings.get(session, actor.tenant_id).import_row_digest, header)
     outcomes: list[RowOutcome | None] = [None] * len(rows)
     inputs: list[ConsentInput] = []
     positions: list[int] = []

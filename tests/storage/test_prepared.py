@@ -151,3 +151,20 @@ def test_truncating_the_wal_succeeds_while_background_checkpoints_run(database: 
             assert Path(f"{database.engine.url.database}-wal").stat().st_size == 0
     finally:
         database.stop_checkpoints()
+
+
+@pytest.mark.sqlite_only(reason="inspects the SQLite WAL file")
+def test_background_checkpoints_restart_the_wal_while_writes_keep_coming(database: Database) -> None:
+    # A write landing during every passive checkpoint leaves the WAL never fully copied when the next
+    # write begins, so SQLite only ever appends to it: up to the 64 MiB auto-checkpoint, run by a commit.
+    wal = Path(f"{database.engine.url.database}-wal")
+    database.start_checkpoints(interval=0.001, restart_frames=64)
+    try:
+        largest = 0
+        for i in range(1500):
+            with database.write_tx() as tx:
+                _INSERT.run(tx, {**_row(f"p{i}"), "blob": bytes(5000)})
+            largest = max(largest, wal.stat().st_size)
+    finally:
+        database.stop_checkpoints()
+    assert largest < 4 * 1024 * 1024  # 1,500 writes of two pages each: ~12 MiB if the WAL never restarted

@@ -45,6 +45,7 @@ class WriterBusy(DatabaseUnavailable):
 
 WRITE_WAIT_SECONDS = 10.0  # how long a writer waits for another to commit before failing as unavailable
 _BUSY_TIMEOUT = f"PRAGMA busy_timeout={int(WRITE_WAIT_SECONDS * 1000)}"
+_RESTART_WAIT_MS = 10  # a background RESTART checkpoint holds writers back at most this long while it waits
 _BUSY_POLL_SECONDS = 0.0005
 
 
@@ -148,24 +149,37 @@ def _postgres_on_begin(connection: Connection) -> None:
 
 
 class _Checkpointer(threading.Thread):
-    """Runs passive WAL checkpoints on its own connection: they never block readers or writers."""
+    """Copies the WAL into the database from its own connection, and has SQLite start the WAL over.
 
-    def __init__(self, engine: Engine, interval: float, lock: threading.Lock) -> None:
+    A passive checkpoint never blocks readers or writers, but alone it never lets the WAL start over:
+    SQLite restarts the log only when a write begins with every frame copied, and under steady load a
+    write lands during each pass. The log then grows to the 64 MiB auto-checkpoint, which a commit runs
+    on the request path (it took 1.1 s after a burst of batch writes). So once `restart_frames` are in
+    the log, a RESTART checkpoint follows the passive one: it holds new writers back while it copies
+    what the passive pass left and syncs (a millisecond or two), and gives up after 10 ms of waiting for
+    a writer or reader to finish, to try again next time.
+    """
+
+    def __init__(self, engine: Engine, interval: float, lock: threading.Lock, restart_frames: int) -> None:
         super().__init__(name="dialvault-wal-checkpoint", daemon=True)
         self._engine = engine
         self._interval = interval
         self._lock = lock
+        self._restart_frames = restart_frames
         self._stopping = threading.Event()
 
     def run(self) -> None:
         pooled = self._engine.raw_connection()
         pooled.detach()
         connection: Any = pooled.dbapi_connection
+        connection.execute(f"PRAGMA busy_timeout={_RESTART_WAIT_MS}")
         try:
             while not self._stopping.wait(self._interval):
                 try:
                     with self._lock:
-                        connection.execute("PRAGMA wal_checkpoint(PASSIVE)")
+                        _, frames, _ = connection.execute("PRAGMA wal_checkpoint(PASSIVE)").fetchone()
+                        if frames >= self._restart_frames:
+                            connection.execute("PRAGMA wal_checkpoint(RESTART)").fetchone()
                 except Exception:  # a failed pass is retried at the next tick; commits checkpoint as a backstop
                     _log.warning("background WAL checkpoint failed", exc_info=True)
         finally:
@@ -311,13 +325,14 @@ class Database:
             finally:
                 session.rollback()
 
-    def start_checkpoints(self, interval: float = 0.25) -> None:
-        """SQLite: copy the WAL into the database from a background thread every `interval` seconds.
+    def start_checkpoints(self, interval: float = 0.25, restart_frames: int = 4096) -> None:
+        """SQLite: copy the WAL into the database from a background thread every `interval` seconds, and
+        start the WAL over once it holds `restart_frames` pages.
 
         Otherwise the commit that crosses SQLite's auto-checkpoint threshold does it, fsync included, on the
         request path: the tail latency of a server. (The threshold, 64 MiB of WAL, stays as a backstop.)"""
         if self.is_sqlite and self._checkpointer is None:
-            self._checkpointer = _Checkpointer(self.engine, interval, self._checkpoint_lock)
+            self._checkpointer = _Checkpointer(self.engine, interval, self._checkpoint_lock, restart_frames)
             self._checkpointer.start()
 
     def truncate_wal(self, attempts: int = 50) -> bool:

@@ -93,6 +93,7 @@ PUBLIC = {
         "Vault",
         "initialize_vault",
         "open_vault",
+        "preload_phone_data",
         "vault_exists",
     ],
     "vault.storage": [

@@ -14,7 +14,7 @@ from fastapi.routing import APIRoute
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from ..config import Settings
-from ..services import Vault, open_vault
+from ..services import Vault, open_vault, preload_phone_data
 from ._errors import install_error_handlers
 from ._group_commit import GroupCommit
 from ._hot import HotHandler, HotRoutes, header_of
@@ -104,6 +104,7 @@ class DialvaultAPI(FastAPI):
 def create_app(vault: Vault) -> FastAPI:
     @asynccontextmanager
     async def lifespan(_: FastAPI) -> AsyncIterator[None]:
+        preload_phone_data()
         # What exists once started (modules, phone metadata, compiled statements) lives as long as the
         # process: out of the collector's sight, full collections stop pausing requests to walk it.
         gc.collect()

@@ -2,6 +2,7 @@
 
 from ._context import Actor, Vault
 from ._keyrings import KeyringCache
+from ._phone import preload_phone_data
 from .bootstrap import InitializedVault, initialize_vault, open_vault, vault_exists
 from .tenants import IssuedKey, Role
 
@@ -14,5 +15,6 @@ __all__ = [
     "Vault",
     "initialize_vault",
     "open_vault",
+    "preload_phone_data",
     "vault_exists",
 ]

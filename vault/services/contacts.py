@@ -73,8 +73,9 @@ def _ensure(
     tenant_id = keyring.tenant_id
     # Batches are mostly all new (a load) or mostly known (a re-send), and a probe of a few numbers tells
     # which: a new batch skips the lookup (the insert's conflict check does it), a known one skips sealing.
-    probe = blinds[:: max(1, len(blinds) // _PROBE_SIZE)][:_PROBE_SIZE]
-    known = len(probe) == len(blinds) or bool(_ids_by_blind(unit, tenant_id, probe))
+    # One number: the insert's conflict check is the lookup (a known one costs a seal for nothing instead).
+    probe = blinds[:: max(1, len(blinds) // _PROBE_SIZE)][:_PROBE_SIZE] if len(blinds) > 1 else []
+    known = len(probe) == len(blinds) or bool(probe and _ids_by_blind(unit, tenant_id, probe))
     existing = _ids_by_blind(unit, tenant_id, blinds) if known else {}
     missing = [i for i, blind in enumerate(blinds) if blind not in existing] if existing else range(len(blinds))
     if not missing:

@@ -263,7 +263,7 @@ def _measure_handles(run: Run, bench: BenchVault, port: int, prepared: dict[str,
         per_request=len(bodies[0]),
         limited_by="the server core and the disk: per-contact eligibility checks (one query per batch), a random "
         "token + HMAC digest per handle, the batch insert (rows append by their time-sorted id; the contact index "
-        "takes one random page per handle, written at commit and again by the checkpointer), JSON out",
+        "takes the handles of contacts registered together in one region), JSON out",
     )
 
 

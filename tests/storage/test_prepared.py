@@ -167,4 +167,4 @@ def test_background_checkpoints_restart_the_wal_while_writes_keep_coming(databas
             largest = max(largest, wal.stat().st_size)
     finally:
         database.stop_checkpoints()
-    assert largest < 4 * 1024 * 1024  # 1,500 writes of two pages each: ~12 MiB if the WAL never restarted
+    assert largest < 10 * 1024 * 1024  # 1,500 writes of 4-5 pages each: ~27 MiB if the WAL never restarted

@@ -48,6 +48,27 @@ def test_revoked_key_is_401(client: TestClient, acme: TenantKeys) -> None:
     assert response.status_code == 401
 
 
+def test_a_key_revoked_after_the_server_has_used_it_is_401_at_once(client: TestClient, acme: TenantKeys) -> None:
+    created = client.post("/v1/keys", json={"role": "capture"}, headers=acme.headers(Role.ADMIN)).json()
+    headers = {"Authorization": f"Bearer {created['key']}"}
+    assert client.post("/v1/contacts", json=CONTACT, headers=headers).status_code == 201
+    assert client.delete(f"/v1/keys/{created['key_id']}", headers=acme.headers(Role.ADMIN)).status_code == 204
+    for _ in range(2):  # refused in the write transaction, then by the lookup
+        response = client.post("/v1/contacts", json={"phone": "+8613800138009"}, headers=headers)
+        assert response.status_code == 401
+        assert response.json()["error"]["code"] == "unauthenticated"
+    fresh = client.post("/v1/contacts", json={"phone": "+8613800138009"}, headers=acme.headers(Role.CAPTURE))
+    assert fresh.json()["created"] is True  # the refused requests wrote nothing
+
+
+def test_a_key_the_server_has_used_is_still_403_where_its_role_may_not_go(client: TestClient, acme: TenantKeys) -> None:
+    assert client.post("/v1/contacts", json=CONTACT, headers=acme.headers(Role.CAPTURE)).status_code == 201
+    body = {"handle": "dh_" + "a" * 40, "caller_line": "+8610123456789"}
+    response = client.post("/v1/dial/authorize", json=body, headers=acme.headers(Role.CAPTURE))
+    assert response.status_code == 403
+    assert response.json()["error"]["code"] == "forbidden_role"
+
+
 def test_only_admin_issues_keys(client: TestClient, acme: TenantKeys) -> None:
     assert client.post("/v1/keys", json={"role": "admin"}, headers=acme.headers(Role.CAPTURE)).status_code == 403
 

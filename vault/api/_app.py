@@ -15,6 +15,7 @@ from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from ..config import Settings
 from ..services import Vault, open_vault, preload_phone_data
+from ._deps import KnownKeys
 from ._errors import install_error_handlers
 from ._group_commit import GroupCommit
 from ._hot import HotHandler, HotRoutes, header_of
@@ -124,6 +125,7 @@ def create_app(vault: Vault) -> FastAPI:
     )
     app.state.vault = vault
     app.state.group_commit = GroupCommit(vault.database)
+    app.state.known_keys = KnownKeys()
     install_error_handlers(app)
     # Routes are matched in the order they are included, each miss costing a few microseconds:
     # the gateway's and the dialers' routes come first.

@@ -11,15 +11,16 @@ from sqlmodel import Session
 from starlette.concurrency import run_in_threadpool
 from starlette.types import Scope
 
+from ..errors import Unauthenticated
 from ..services import Actor, Role, Vault
-from ..services.tenants import authenticate
+from ..services.tenants import actor_for_key, authenticate, confirm_key, key_digest
 from ..storage import Tx
 from ._group_commit import GroupCommit
 from ._hot import header_of
 
 __all__ = [
-    "Now", "VaultDep", "WriteSession", "authenticated", "bearer_token", "in_read_tx", "in_write_tx", "require_roles",
-    "scope_actor", "vault_of",
+    "KnownKeys", "Now", "VaultDep", "WriteSession", "authenticated", "bearer_token", "in_read_tx", "in_write_tx",
+    "require_roles", "scope_actor", "vault_of",
 ]  # fmt: skip
 
 T = TypeVar("T")
@@ -81,11 +82,42 @@ async def authenticated(vault: Vault, authorization: str | None, allowed: frozen
     return await in_read_tx(vault, lambda tx: authenticate(tx, vault, secret, allowed))
 
 
+class KnownKeys:
+    """The actor of each API key this process has seen, by digest, for the hot write routes.
+
+    Who a key is (tenant, id, role) never changes; whether it is revoked does, and `in_write_tx` confirms
+    that in the transaction the request's work runs in, once per key per group-committed batch."""
+
+    def __init__(self, capacity: int = 1024) -> None:
+        self._capacity = capacity
+        self._actors: dict[bytes, Actor] = {}
+
+    def get(self, digest: bytes) -> Actor | None:
+        return self._actors.get(digest)
+
+    def remember(self, digest: bytes, actor: Actor) -> None:
+        if len(self._actors) >= self._capacity:
+            self._actors.clear()
+        self._actors[digest] = actor
+
+    def forget(self, actor: Actor) -> None:
+        for digest in [d for d, known in self._actors.items() if known.key_id == actor.key_id]:
+            del self._actors[digest]
+
+
 async def scope_actor(scope: Scope, allowed: frozenset[Role]) -> Actor:
-    """`authenticated` for a hot route's raw request."""
+    """`authenticated` for a hot write route's raw request; a key seen before is not looked up again (its
+    work must run through `in_write_tx`, which confirms the key)."""
     authorization = header_of(scope, b"authorization")
-    vault: Vault = scope["app"].state.vault
-    return await authenticated(vault, authorization.decode("latin-1") if authorization else None, allowed)
+    app = scope["app"]
+    vault: Vault = app.state.vault
+    known: KnownKeys = app.state.known_keys
+    digest = key_digest(vault, bearer_token(authorization.decode("latin-1") if authorization else None))
+    actor = known.get(digest)
+    if actor is None or Role(actor.role) not in allowed:  # a refusal comes from the lookup, as on other routes
+        actor = await in_read_tx(vault, lambda tx: actor_for_key(tx, digest, allowed))
+        known.remember(digest, actor)
+    return actor
 
 
 def require_roles(*roles: Role) -> Any:
@@ -104,7 +136,17 @@ def require_roles(*roles: Role) -> Any:
     return Depends(marker)
 
 
-async def in_write_tx(app: Any, work: Callable[[Tx], T]) -> T:
-    """Run a hot-path unit of work in a write transaction (group-committed), committed before this returns."""
+async def in_write_tx(app: Any, actor: Actor, work: Callable[[Tx], T]) -> T:
+    """Run a hot-path unit of work in a write transaction (group-committed), committed before this returns,
+    once that transaction has confirmed the actor's key is not revoked (else 401, and nothing runs)."""
     group_commit: GroupCommit = app.state.group_commit
-    return await group_commit.run(work)
+
+    def confirmed(tx: Tx) -> T:
+        confirm_key(tx, actor)
+        return work(tx)
+
+    try:
+        return await group_commit.run(confirmed)
+    except Unauthenticated:
+        app.state.known_keys.forget(actor)  # its next request fails at the lookup, outside any batch
+        raise

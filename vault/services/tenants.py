@@ -25,10 +25,13 @@ from .audit import init_ledger, record_event
 __all__ = [
     "IssuedKey",
     "Role",
+    "actor_for_key",
     "authenticate",
+    "confirm_key",
     "create_tenant",
     "find_tenant",
     "issue_api_key",
+    "key_digest",
     "load_or_create_pepper",
     "revoke_api_key",
 ]
@@ -60,6 +63,9 @@ _KEY_BY_DIGEST = Prepared(
     select(
         t.api_keys.c.id, t.api_keys.c.tenant_id, t.api_keys.c.role, t.api_keys.c.digest, t.api_keys.c.revoked_at
     ).where(t.api_keys.c.digest == bindparam("digest"))
+)
+_LIVE_KEY = Prepared(
+    select(t.api_keys.c.id).where(t.api_keys.c.id == bindparam("key_id"), t.api_keys.c.revoked_at.is_(None))
 )
 
 
@@ -168,16 +174,36 @@ def revoke_api_key(session: Session, vault: Vault, actor: Actor, key_id: str, no
     )
 
 
-def authenticate(unit: Connection | Tx, vault: Vault, secret: str | None, allowed: frozenset[Role]) -> Actor:
-    """Bearer secret → Actor. Unknown or revoked → 401; a role outside `allowed` → 403.
-
-    Takes a bare connection: this runs on every request, and an ORM session cost more than the query."""
+def key_digest(vault: Vault, secret: str | None) -> bytes:
+    """The digest an API key is stored under; a secret that cannot be a key is 401 without a lookup."""
     if not secret or not secret.startswith(_KEY_PREFIX + "_") or len(secret) > 100:
         raise Unauthenticated("missing or unknown API key")
-    digest = _digest(vault.api_key_pepper, secret)
+    return _digest(vault.api_key_pepper, secret)
+
+
+def actor_for_key(unit: Connection | Tx, digest: bytes, allowed: frozenset[Role]) -> Actor:
+    """Key digest → Actor. Unknown or revoked → 401; a role outside `allowed` → 403."""
     row = _KEY_BY_DIGEST.first(unit, {"digest": digest})
     if row is None or not constant_time_equal(row.digest, digest) or row.revoked_at is not None:
         raise Unauthenticated("missing or unknown API key")
     if Role(row.role) not in allowed:
         raise Forbidden("this key's role may not use this route", code="forbidden_role")
     return Actor(tenant_id=row.tenant_id, key_id=row.id, role=row.role)
+
+
+def authenticate(unit: Connection | Tx, vault: Vault, secret: str | None, allowed: frozenset[Role]) -> Actor:
+    """Bearer secret → Actor. Unknown or revoked → 401; a role outside `allowed` → 403.
+
+    Takes a bare connection: this runs on every request, and an ORM session cost more than the query."""
+    return actor_for_key(unit, key_digest(vault, secret), allowed)
+
+
+def confirm_key(tx: Tx, actor: Actor) -> None:
+    """In a write transaction: the actor's key is not revoked (else 401). Looked up once per key per
+    transaction, so the units of a group-committed batch made with one key share the lookup."""
+    memo_key = ("live_api_key", actor.key_id)
+    if memo_key in tx.memo:
+        return
+    if _LIVE_KEY.first(tx, {"key_id": actor.key_id}) is None:
+        raise Unauthenticated("missing or unknown API key")
+    tx.memo[memo_key] = True

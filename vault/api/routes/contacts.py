@@ -76,7 +76,7 @@ async def _register(app: Any, actor: Actor, phone: str, region: str | None) -> t
     # Runs on the event loop in a group-committed write transaction (like dial authorize): no thread hops.
     vault: Vault = app.state.vault
     now = vault.clock.now()
-    result = await in_write_tx(app, lambda tx: register_contact(tx, vault, actor, phone, region, now))
+    result = await in_write_tx(app, actor, lambda tx: register_contact(tx, vault, actor, phone, region, now))
     return 201 if result.created else 200, {"contact_id": result.contact_id, "created": result.created}
 
 

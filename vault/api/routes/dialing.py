@@ -83,7 +83,7 @@ async def _authorize(app: Any, actor: Actor, handle: str, caller_line: str) -> D
     # reveal audit entry that was not stored.
     vault: Vault = app.state.vault
     now = vault.clock.now()
-    return await in_write_tx(app, lambda tx: authorize(tx, vault, actor, handle, caller_line, now))
+    return await in_write_tx(app, actor, lambda tx: authorize(tx, vault, actor, handle, caller_line, now))
 
 
 @router.post("/dial/authorize", response_model=DecisionOut, response_model_exclude_none=True)

@@ -202,7 +202,8 @@ def measure_dialing(run: Run) -> None:
                     label,
                     result,
                     limited_by="the server core: uvicorn and the hot-route handler (no FastAPI request handling), "
-                    "the key lookup, then in a group-committed transaction the joined handle read, the policy "
+                    "the key (looked up once per process, confirmed live once per batch), then in a group-committed "
+                    "transaction the joined handle read, the policy "
                     "decision, the frequency-cap read, DEK unwrap + decrypt, the attempt row and the audit entry; "
                     "one access-log line",
                     details=extra,

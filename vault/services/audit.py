@@ -76,9 +76,11 @@ _MOVE_HEAD = Prepared(
 )
 
 
-def _move_head(tx: Tx, tenant_id: str, head_key: tuple[str, str]) -> None:
+def _write_entries(tx: Tx, tenant_id: str, head_key: tuple[str, str]) -> None:
+    """At commit: the transaction's entries of one tenant in one statement, then its head moves once."""
     seq, entry_hash = tx.memo[head_key]
     try:
+        _INSERT_ENTRY.run_many(tx, tx.memo[("audit_entries", tenant_id)])
         _MOVE_HEAD.run(tx, {"tenant": tenant_id, "seq": seq, "entry_hash": entry_hash})
     except SQLAlchemyError:
         raise AuditWriteFailed() from None
@@ -121,17 +123,21 @@ def record_event(
             tenant_id, seq, now, actor_id, action, target_type, target_id, reason, details, key_version
         )
         entry_hash = _entry_hash(prev_hash, payload)
-        _INSERT_ENTRY.run(unit, {
+        entry = {
             "tenant_id": tenant_id, "seq": seq, "at": now, "actor": actor_id, "action": action,
             "target_type": target_type, "target_id": target_id, "reason": reason,
             "details": details_json, "prev_hash": prev_hash, "entry_hash": entry_hash,
             "mac": keyring.audit_mac(entry_hash, key_version), "key_version": key_version,
-        })  # fmt: skip
+        }  # fmt: skip
         if tx is not None:
-            # The head row (locked above) moves once, at commit, to the last entry this transaction wrote.
+            # Written at commit, with the head row (locked above) moved once to the last of them. A new
+            # tuple each time: a savepoint's rollback restores the memo's values, not what they hold.
+            entries_key = ("audit_entries", tenant_id)
+            tx.memo[entries_key] = (*tx.memo.get(entries_key, ()), entry)
             tx.memo[head_key] = (seq, entry_hash)
-            tx.before_commit(head_key, lambda: _move_head(tx, tenant_id, head_key))
+            tx.before_commit(head_key, lambda: _write_entries(tx, tenant_id, head_key))
         else:
+            _INSERT_ENTRY.run(unit, entry)
             _MOVE_HEAD.run(unit, {"tenant": tenant_id, "seq": seq, "entry_hash": entry_hash})
     except SQLAlchemyError:
         raise AuditWriteFailed() from None

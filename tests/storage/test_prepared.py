@@ -157,6 +157,7 @@ def test_truncating_the_wal_succeeds_while_background_checkpoints_run(database: 
 def test_background_checkpoints_restart_the_wal_while_writes_keep_coming(database: Database) -> None:
     # A write landing during every passive checkpoint leaves the WAL never fully copied when the next
     # write begins, so SQLite only ever appends to it: up to the 64 MiB auto-checkpoint, run by a commit.
+    # The writes here come like a server's, with short gaps between them.
     wal = Path(f"{database.engine.url.database}-wal")
     database.start_checkpoints(interval=0.001, restart_frames=64)
     try:
@@ -165,6 +166,7 @@ def test_background_checkpoints_restart_the_wal_while_writes_keep_coming(databas
             with database.write_tx() as tx:
                 _INSERT.run(tx, {**_row(f"p{i}"), "blob": bytes(5000)})
             largest = max(largest, wal.stat().st_size)
+            time.sleep(0.0002)
     finally:
         database.stop_checkpoints()
-    assert largest < 10 * 1024 * 1024  # 1,500 writes of 4-5 pages each: ~27 MiB if the WAL never restarted
+    assert largest < 4 * 1024 * 1024  # without restarts: 7-26 MiB (passive passes alone), here under 1 MiB

@@ -181,20 +181,19 @@ class TenantKeyring:
         the row holds a number: a plain hash of it could be reversed by hashing every number."""
         return self._import_row_digester(row)
 
-    def audit_mac(self, data: bytes, version: int | None = None) -> bytes:
+    def _audit_key(self, version: int | None) -> bytes:
         family = KeyFamily.AUDIT_MAC
         key = self._keys[family].get(self._current[family] if version is None else version)
         if key is None:
             raise DecryptionError()
-        return keyed_digest(key.reveal(), data, label="audit")
+        return key.reveal()
+
+    def audit_mac(self, data: bytes, version: int | None = None) -> bytes:
+        return keyed_digest(self._audit_key(version), data, label="audit")
 
     def audit_macs(self, prefix: bytes, version: int | None = None) -> Callable[[str], bytes]:
         """`value -> audit_mac(prefix + value.encode())`, keyed and fed the prefix once (for many MACs)."""
-        family = KeyFamily.AUDIT_MAC
-        key = self._keys[family].get(self._current[family] if version is None else version)
-        if key is None:
-            raise DecryptionError()
-        return KeyedDigester(key.reveal(), b"audit:" + prefix)
+        return KeyedDigester(self._audit_key(version), b"audit:" + prefix)
 
     # -- receipts ------------------------------------------------------------------
 

@@ -21,6 +21,7 @@ PUBLIC = {
         "KeyFileError",
         "KeyProvider",
         "KeyProviderUnavailable",
+        "KeyedDigester",
         "LocalKeyFileProvider",
         "OpenBaoKeyProvider",
         "SecretBytes",

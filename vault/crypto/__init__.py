@@ -7,7 +7,7 @@ from ._envelope import associated_data, envelope_key_version, open_envelope, sea
 from ._errors import CryptoError, DecryptionError, KeyFileError, KeyProviderUnavailable
 from ._keyring import KeyFamily, TenantKeyring, VersionedKey, new_key_material
 from ._openbao import OpenBaoKeyProvider
-from ._primitives import blind_index, constant_time_equal, keyed_digest, new_token, sha256_hex
+from ._primitives import KeyedDigester, blind_index, constant_time_equal, keyed_digest, new_token, sha256_hex
 from ._providers import Argon2Params, EnvKeyProvider, KeyProvider, LocalKeyFileProvider, create_key_file
 from ._secret import SecretBytes
 from ._signing import SignatureError, jws_sign, jws_verify, public_jwk, public_key_from_jwk
@@ -21,6 +21,7 @@ __all__ = [
     "KeyFileError",
     "KeyProvider",
     "KeyProviderUnavailable",
+    "KeyedDigester",
     "LocalKeyFileProvider",
     "OpenBaoKeyProvider",
     "SecretBytes",

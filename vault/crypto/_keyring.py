@@ -27,7 +27,7 @@ from ._envelope import (
     seal_with,
 )
 from ._errors import DecryptionError
-from ._primitives import BLIND_LABEL, KeyedDigester, keyed_digest
+from ._primitives import BLIND_LABEL, KeyedDigester
 from ._secret import SecretBytes
 from ._signing import jws_sign, public_jwk
 
@@ -84,6 +84,7 @@ class TenantKeyring:
         self._blind_indexer = KeyedDigester(self._current_key(KeyFamily.BLIND_INDEX), BLIND_LABEL)
         self._handle_digester = KeyedDigester(self._current_key(KeyFamily.HANDLE_DIGEST), b"handle:")
         self._import_row_digester = KeyedDigester(self._current_key(KeyFamily.BLIND_INDEX), b"import-row:")
+        self._audit_digesters: dict[int, KeyedDigester] = {}  # by key version
         self._dek_aad = associated_data("dek", tenant_id)
         self._field_aad = associated_data("field", tenant_id)
 
@@ -181,19 +182,24 @@ class TenantKeyring:
         the row holds a number: a plain hash of it could be reversed by hashing every number."""
         return self._import_row_digester(row)
 
-    def _audit_key(self, version: int | None) -> bytes:
+    def _audit_key(self, version: int | None) -> tuple[int, bytes]:
         family = KeyFamily.AUDIT_MAC
-        key = self._keys[family].get(self._current[family] if version is None else version)
+        resolved = self._current[family] if version is None else version
+        key = self._keys[family].get(resolved)
         if key is None:
             raise DecryptionError()
-        return key.reveal()
+        return resolved, key.reveal()
 
     def audit_mac(self, data: bytes, version: int | None = None) -> bytes:
-        return keyed_digest(self._audit_key(version), data, label="audit")
+        resolved, key = self._audit_key(version)
+        digester = self._audit_digesters.get(resolved)
+        if digester is None:
+            digester = self._audit_digesters[resolved] = KeyedDigester(key, b"audit:")
+        return digester(data)
 
     def audit_macs(self, prefix: bytes, version: int | None = None) -> Callable[[str], bytes]:
         """`value -> audit_mac(prefix + value.encode())`, keyed and fed the prefix once (for many MACs)."""
-        return KeyedDigester(self._audit_key(version), b"audit:" + prefix)
+        return KeyedDigester(self._audit_key(version)[1], b"audit:" + prefix)
 
     # -- receipts ------------------------------------------------------------------
 

@@ -37,9 +37,9 @@ class KeyedDigester:
         self._primed = HMAC(key, SHA256())
         self._primed.update(prefix)
 
-    def __call__(self, value: str) -> bytes:
+    def __call__(self, value: str | bytes) -> bytes:
         mac = self._primed.copy()
-        mac.update(value.encode("utf-8"))
+        mac.update(value.encode("utf-8") if isinstance(value, str) else value)
         return mac.finalize()
 
     def many(self, values: Iterable[str]) -> list[bytes]:

@@ -6,7 +6,7 @@ from dataclasses import dataclass
 
 from ..clock import Clock
 from ..config import Settings
-from ..crypto import KeyProvider, SecretBytes
+from ..crypto import KeyedDigester, KeyProvider
 from ..storage import Database
 from ._keyrings import KeyringCache
 from ._policies import TenantPolicies
@@ -30,5 +30,5 @@ class Vault:
     provider: KeyProvider
     keyrings: KeyringCache
     clock: Clock
-    api_key_pepper: SecretBytes
+    api_key_digester: KeyedDigester  # API key → the digest it is stored under (HMAC under the pepper)
     policies: TenantPolicies

@@ -28,7 +28,7 @@ from ..storage.tables import Tenant
 from ._context import Vault
 from ._keyrings import KeyringCache
 from ._policies import TenantPolicies
-from .tenants import IssuedKey, Role, create_tenant, issue_api_key, load_or_create_pepper
+from .tenants import IssuedKey, Role, api_key_digester, create_tenant, issue_api_key, load_or_create_pepper
 
 __all__ = [
     "InitializedVault",
@@ -109,7 +109,7 @@ def open_vault(settings: Settings, clock: Clock | None = None, *, migrate: bool 
         provider=provider,
         keyrings=KeyringCache(provider, settings.keyring_ttl_seconds),
         clock=clock,
-        api_key_pepper=pepper,
+        api_key_digester=api_key_digester(pepper),
         policies=policies,
     )
 

@@ -12,7 +12,7 @@ from sqlalchemy import Connection, CursorResult, bindparam, select, update
 from sqlalchemy.exc import IntegrityError
 from sqlmodel import Session
 
-from ..crypto import KeyProvider, SecretBytes, constant_time_equal, keyed_digest, new_token
+from ..crypto import KeyedDigester, KeyProvider, SecretBytes, constant_time_equal, new_token
 from ..errors import Conflict, Forbidden, NotFound, Unauthenticated
 from ..storage import Prepared, Tx
 from ..storage import tables as t
@@ -26,6 +26,7 @@ __all__ = [
     "IssuedKey",
     "Role",
     "actor_for_key",
+    "api_key_digester",
     "authenticate",
     "confirm_key",
     "create_tenant",
@@ -87,8 +88,9 @@ def load_or_create_pepper(session: Session, provider: KeyProvider, now: datetime
     return SecretBytes(provider.unwrap(row.wrapped, context=context))
 
 
-def _digest(pepper: SecretBytes, secret: str) -> bytes:
-    return keyed_digest(pepper.reveal(), secret, label="api-key")
+def api_key_digester(pepper: SecretBytes) -> KeyedDigester:
+    """HMAC-SHA256 of `api-key:` + the key under the pepper, the keyed state prepared once."""
+    return KeyedDigester(pepper.reveal(), b"api-key:")
 
 
 def find_tenant(session: Session, name: str) -> Tenant:
@@ -131,7 +133,7 @@ def issue_api_key(
             id=key_id,
             tenant_id=tenant_id,
             role=role.value,
-            digest=_digest(vault.api_key_pepper, secret),
+            digest=vault.api_key_digester(secret),
             label=label,
             created_at=now,
         )
@@ -178,7 +180,7 @@ def key_digest(vault: Vault, secret: str | None) -> bytes:
     """The digest an API key is stored under; a secret that cannot be a key is 401 without a lookup."""
     if not secret or not secret.startswith(_KEY_PREFIX + "_") or len(secret) > 100:
         raise Unauthenticated("missing or unknown API key")
-    return _digest(vault.api_key_pepper, secret)
+    return vault.api_key_digester(secret)
 
 
 def actor_for_key(unit: Connection | Tx, digest: bytes, allowed: frozenset[Role]) -> Actor:

@@ -203,9 +203,9 @@ def measure_dialing(run: Run) -> None:
                     result,
                     limited_by="the server core: uvicorn and the hot-route handler (no FastAPI request handling), "
                     "the key (looked up once per process, confirmed live once per batch), then in a group-committed "
-                    "transaction the joined handle read, the policy "
-                    "decision, the frequency-cap read, DEK unwrap + decrypt, the attempt row and the audit entry; "
-                    "one access-log line",
+                    "transaction the batch's authorizations decided together (one joined handle read and one "
+                    "frequency-cap read for all, one insert of their attempts) with per request the policy "
+                    "decision, DEK unwrap + decrypt and the audit entry's hash and MAC; one access-log line",
                     details=extra,
                 )
             else:

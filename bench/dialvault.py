@@ -157,9 +157,9 @@ def measure_contacts(run: Run) -> None:
             "dialvault: register one contact per request (HTTP)",
             result,
             limited_by="the server core: uvicorn and the hot-route handler (no FastAPI request handling), the key "
-            "(looked up once per process, confirmed live once per batch), phone validation, DEK wrap + field "
-            "encryption, then a group-committed transaction (the contact row, whose conflict check finds a known "
-            "number; the audit entry); one access-log line",
+            "(looked up once per process, confirmed live once per batch), phone validation, then a group-committed "
+            "transaction in which the batch's registrations run together (one probe, DEK wrap + field encryption "
+            "per number, one insert for all; an audit entry per created contact); one access-log line",
         )
         numbers = phone_numbers(batches * batch_size, 32)
         requests = [

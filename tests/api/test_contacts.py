@@ -2,8 +2,10 @@
 
 from __future__ import annotations
 
+import asyncio
 from typing import Any
 
+import httpx
 from fastapi.testclient import TestClient
 
 from tests.conftest import TenantKeys
@@ -125,3 +127,55 @@ def test_batch_with_a_few_known_numbers_among_new_ones_reports_each_correctly(
     assert (out["created"], out["existing"]) == (58, 2)
     assert [out["results"][i]["contact_id"] for i in (31, 59)] == [r["contact_id"] for r in known["results"]]
     assert [i for i, r in enumerate(out["results"]) if not r["created"]] == [31, 59]
+
+
+def _register_together(client: TestClient, requests: list[tuple[str, dict[str, str]]]) -> list[httpx.Response]:
+    """Single registrations sent at once: the group commit runs them in one batch, in one call."""
+
+    async def send_all() -> list[httpx.Response]:
+        transport = httpx.ASGITransport(app=client.app)
+        async with httpx.AsyncClient(transport=transport, base_url="http://vault") as http:
+            posts = [http.post("/v1/contacts", json={"phone": phone}, headers=headers) for phone, headers in requests]
+            return await asyncio.gather(*posts)
+
+    return asyncio.run(send_all())
+
+
+def test_single_registrations_sent_together_are_each_answered_as_if_alone(
+    client: TestClient, acme: TenantKeys, globex: TenantKeys
+) -> None:
+    acme_key, globex_key = acme.headers(Role.CAPTURE), globex.headers(Role.CAPTURE)
+    responses = _register_together(
+        client,
+        [
+            ("+8613800138000", acme_key),
+            ("+14155550123", acme_key),
+            ("+8613800138000", acme_key),
+            ("+86123", acme_key),
+            ("+8613800138000", globex_key),
+        ],
+    )
+    assert [r.status_code for r in responses] == [201, 201, 200, 422, 201]
+    ids = [r.json().get("contact_id") for r in responses]
+    assert ids[0] == ids[2]
+    assert len({ids[0], ids[1], ids[4]}) == 3
+
+
+def test_single_registrations_sent_together_leave_one_audit_entry_per_created_contact(
+    client: TestClient, acme: TenantKeys
+) -> None:
+    key = acme.headers(Role.CAPTURE)
+    _register_together(client, [("+8613800138000", key), ("+8613800138001", key), ("+8613800138000", key)])
+    entries = client.get("/v1/audit/entries", headers=acme.headers(Role.AUDITOR)).json()
+    assert [e["action"] for e in entries].count("contact.created") == 2
+    assert client.get("/v1/audit/verify", headers=acme.headers(Role.AUDITOR)).json()["ok"] is True
+
+
+def test_a_revoked_key_among_registrations_sent_together_fails_alone(client: TestClient, acme: TenantKeys) -> None:
+    admin = acme.headers(Role.ADMIN)
+    issued = client.post("/v1/keys", json={"role": "capture"}, headers=admin).json()
+    doomed = {"Authorization": f"Bearer {issued['key']}"}
+    assert client.post("/v1/contacts", json={"phone": "+8613800138009"}, headers=doomed).status_code == 201
+    assert client.delete(f"/v1/keys/{issued['key_id']}", headers=admin).status_code == 204
+    responses = _register_together(client, [("+8613800138000", acme.headers(Role.CAPTURE)), ("+8613800138001", doomed)])
+    assert [r.status_code for r in responses] == [201, 401]

@@ -193,3 +193,44 @@ def test_a_batch_that_waits_longer_than_its_limit_fails_as_busy_and_stores_nothi
 
     assert isinstance(asyncio.run(main()), DatabaseUnavailable)
     assert _stored(database, "a") == [False]
+
+
+def _run_kinds(database: Database, work: Callable[[Tx, list[str]], list[str]], *items: str) -> list[Any]:
+    async def main() -> list[Any]:
+        group = GroupCommit(database)
+        return await asyncio.gather(*(group.run_together("kind", i, work) for i in items), return_exceptions=True)
+
+    return asyncio.run(main())
+
+
+def test_units_of_one_kind_run_in_one_call_that_answers_each(database: Database) -> None:
+    calls: list[list[str]] = []
+
+    def work(tx: Tx, items: list[str]) -> list[str]:
+        calls.append(items)
+        for i in items:
+            _insert(i)(tx)
+        return [i.upper() for i in items]
+
+    assert _run_kinds(database, work, "a", "b", "c") == ["A", "B", "C"]
+    assert calls == [["a", "b", "c"]]
+    assert _stored(database, "a", "b", "c") == [True, True, True]
+
+
+def test_when_a_kinds_call_fails_each_unit_runs_again_alone_and_fails_or_answers_alone(database: Database) -> None:
+    def work(tx: Tx, items: list[str]) -> list[str]:
+        for i in items:
+            _insert(i)(tx)
+        if "b" in items:
+            raise LookupError("b")
+        return items
+
+    results = _run_kinds(database, work, "a", "b", "c")
+    assert results[0::2] == ["a", "c"]
+    assert isinstance(results[1], LookupError)
+    assert _stored(database, "a", "b", "c") == [True, False, True]
+
+
+def test_a_kinds_call_answering_a_different_number_of_items_fails_them_all(database: Database) -> None:
+    results = _run_kinds(database, lambda tx, items: [], "a", "b")
+    assert all(isinstance(r, RuntimeError) for r in results)

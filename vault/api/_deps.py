@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from collections.abc import Callable, Iterator
+from collections.abc import Callable, Hashable, Iterator, Sequence
 from datetime import datetime
 from typing import Annotated, Any, TypeVar
 
@@ -15,15 +15,16 @@ from ..errors import Unauthenticated
 from ..services import Actor, Role, Vault
 from ..services.tenants import actor_for_key, authenticate, confirm_key, key_digest
 from ..storage import Tx
-from ._group_commit import GroupCommit
+from ._group_commit import GroupCommit, ItemsWork
 from ._hot import header_of
 
 __all__ = [
-    "KnownKeys", "Now", "VaultDep", "WriteSession", "authenticated", "bearer_token", "in_read_tx", "in_write_tx",
+    "KnownKeys", "Now", "VaultDep", "WriteSession", "authenticated", "bearer_token", "in_read_tx", "in_write_together",
     "require_roles", "scope_actor", "vault_of",
 ]  # fmt: skip
 
 T = TypeVar("T")
+ItemT = TypeVar("ItemT")
 
 
 def vault_of(request: Request) -> Vault:
@@ -85,8 +86,8 @@ async def authenticated(vault: Vault, authorization: str | None, allowed: frozen
 class KnownKeys:
     """The actor of each API key this process has seen, by digest, for the hot write routes.
 
-    Who a key is (tenant, id, role) never changes; whether it is revoked does, and `in_write_tx` confirms
-    that in the transaction the request's work runs in, once per key per group-committed batch."""
+    Who a key is (tenant, id, role) never changes; whether it is revoked does, and `in_write_together`
+    confirms that in the transaction the request's work runs in, once per key per group-committed batch."""
 
     def __init__(self, capacity: int = 1024) -> None:
         self._capacity = capacity
@@ -107,7 +108,7 @@ class KnownKeys:
 
 async def scope_actor(scope: Scope, allowed: frozenset[Role]) -> Actor:
     """`authenticated` for a hot write route's raw request; a key seen before is not looked up again (its
-    work must run through `in_write_tx`, which confirms the key)."""
+    work must run through `in_write_together`, which confirms the key)."""
     authorization = header_of(scope, b"authorization")
     app = scope["app"]
     vault: Vault = app.state.vault
@@ -136,17 +137,22 @@ def require_roles(*roles: Role) -> Any:
     return Depends(marker)
 
 
-async def in_write_tx(app: Any, actor: Actor, work: Callable[[Tx], T]) -> T:
-    """Run a hot-path unit of work in a write transaction (group-committed), committed before this returns,
-    once that transaction has confirmed the actor's key is not revoked (else 401, and nothing runs)."""
+async def in_write_together(
+    app: Any, actor: Actor, kind: Hashable, item: ItemT, work: ItemsWork[tuple[Actor, ItemT], T]
+) -> T:
+    """Run a hot-path unit of work in a group-committed write transaction, committed before this returns,
+    together with the batch's other units of `kind`: `work` gets each one's (actor, item), once that
+    transaction has confirmed every actor's key is not revoked (else 401, and nothing runs), and answers
+    one value per item."""
     group_commit: GroupCommit = app.state.group_commit
 
-    def confirmed(tx: Tx) -> T:
-        confirm_key(tx, actor)
-        return work(tx)
+    def confirmed(tx: Tx, entries: list[tuple[Actor, ItemT]]) -> Sequence[T]:
+        for entry_actor, _ in entries:
+            confirm_key(tx, entry_actor)
+        return work(tx, entries)
 
     try:
-        return await group_commit.run(confirmed)
+        return await group_commit.run_together(kind, (actor, item), confirmed)
     except Unauthenticated:
-        app.state.known_keys.forget(actor)  # its next request fails at the lookup, outside any batch
+        app.state.known_keys.forget(actor)
         raise

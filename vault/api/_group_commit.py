@@ -8,6 +8,11 @@ batch runs again with a savepoint per unit. So a unit must depend on nothing but
 run twice, and only its last run counts. No answer leaves before its batch has committed, and if the
 commit fails every unit of the batch fails with it.
 
+Units of one kind can also run together (`run_together`): one call of their kind's work takes every such
+unit's item and returns one value per item, so a batch of single registrations or authorizations costs a
+few statements instead of a few per request. If that call raises, the batch runs again isolated, each of
+its units with its item alone.
+
 On SQLite a batch runs on the event loop. While another writer (a second worker process, the CLI) holds
 the lock, the loop tries again every millisecond and reads requests in between, which join the waiting
 batch. A thread waiting for the lock instead would, once it had it, need the GIL back after every
@@ -18,7 +23,7 @@ with the lock held.
 from __future__ import annotations
 
 import asyncio
-from collections.abc import Callable
+from collections.abc import Callable, Hashable, Sequence
 from dataclasses import dataclass
 from typing import Any, TypeVar, cast
 
@@ -26,9 +31,13 @@ from starlette.concurrency import run_in_threadpool
 
 from ..storage import WRITE_WAIT_SECONDS, Database, DatabaseUnavailable, Tx, WriterBusy
 
-__all__ = ["GroupCommit"]
+__all__ = ["GroupCommit", "ItemsWork"]
 
 T = TypeVar("T")
+ItemT = TypeVar("ItemT")
+
+#: The work of units run together: their items in, one value per item out, in order.
+ItemsWork = Callable[[Tx, list[ItemT]], Sequence[T]]
 
 
 @dataclass(slots=True)
@@ -37,6 +46,9 @@ class _Unit:
     future: asyncio.Future[Any]
     value: Any = None
     error: BaseException | None = None
+    kind: Hashable = None  # units of one kind (not None) run together
+    item: Any = None
+    items_work: ItemsWork[Any, Any] | None = None
 
 
 class GroupCommit:
@@ -53,6 +65,18 @@ class GroupCommit:
         """Run `work` in a write transaction; returns once that transaction has committed."""
         loop = asyncio.get_running_loop()
         unit = _Unit(work, loop.create_future())
+        self._queue.append(unit)
+        if self._drainer is None:
+            self._drainer = loop.create_task(self._drain())
+        return cast(T, await unit.future)
+
+    async def run_together(self, kind: Hashable, item: ItemT, work: ItemsWork[ItemT, T]) -> T:
+        """Run `work` on `item`, and on the items of the other units of `kind` in the batch, in one call (every
+        unit of a kind must pass equivalent work); returns this item's value once the batch has committed."""
+        loop = asyncio.get_running_loop()
+        unit = _Unit(
+            lambda tx: _answers(work, tx, [item])[0], loop.create_future(), kind=kind, item=item, items_work=work
+        )
         self._queue.append(unit)
         if self._drainer is None:
             self._drainer = loop.create_task(self._drain())
@@ -103,17 +127,15 @@ class GroupCommit:
             unit.error = None
         try:
             with self._database.write_tx(wait=wait) as tx:
-                for unit in batch:
-                    try:
-                        if isolated:
+                if isolated:
+                    for unit in batch:
+                        try:
                             with tx.savepoint():
                                 unit.value = unit.work(tx)
-                        else:
-                            unit.value = unit.work(tx)
-                    except Exception as error:
-                        unit.error = error
-                        if not isolated:
-                            raise
+                        except Exception as error:
+                            unit.error = error
+                else:
+                    _run_in_one(tx, batch)
         except WriterBusy:  # only without waiting, before any unit ran
             raise
         except Exception as error:
@@ -123,3 +145,34 @@ class GroupCommit:
                         unit.error = error
             elif len(batch) > 1:  # the others' work was rolled back with it: run them again, isolated
                 self._execute(batch, wait, isolated=True)
+
+
+def _run_in_one(tx: Tx, batch: list[_Unit]) -> None:
+    """Every unit in `tx`, those of a kind in one call; the first failure is kept on its unit and raised."""
+    kinds: dict[Hashable, list[_Unit]] = {}
+    for unit in batch:
+        if unit.kind is not None:
+            kinds.setdefault(unit.kind, []).append(unit)
+            continue
+        try:
+            unit.value = unit.work(tx)
+        except Exception as error:
+            unit.error = error
+            raise
+    for units in kinds.values():
+        work = units[0].items_work
+        assert work is not None
+        try:
+            values = _answers(work, tx, [unit.item for unit in units])
+        except Exception as error:
+            units[0].error = error
+            raise
+        for unit, value in zip(units, values, strict=True):
+            unit.value = value
+
+
+def _answers(work: ItemsWork[Any, T], tx: Tx, items: list[Any]) -> Sequence[T]:
+    values = work(tx, items)
+    if len(values) != len(items):
+        raise RuntimeError("work run together answered a different number of items")
+    return values

@@ -28,8 +28,10 @@ __all__ = [
     "decrypt_number",
     "ensure_contacts",
     "find_contact_id",
+    "normalize_number",
     "register_contact",
     "register_contacts",
+    "register_numbers",
     "require_contact",
     "reveal_number",
 ]
@@ -135,15 +137,37 @@ def _ids_by_blind_query(size: int) -> Prepared:
     )
 
 
+def normalize_number(phone: str, region: str | None) -> str:
+    """The E.164 form of a number as a registration takes it (invalid → InvalidInput, naming `phone`)."""
+    return parse_phone(phone, region).e164
+
+
 def register_contact(
     unit: Session | Tx, vault: Vault, actor: Actor, phone: str, region: str | None, now: datetime
 ) -> RegisteredContact:
-    parsed = parse_phone(phone, region)
-    keyring = vault.keyrings.get(unit, actor.tenant_id)
-    contact_id, created = ensure_contacts(unit, keyring, [parsed.e164], now)[parsed.e164]
-    if created:
-        record_event(unit, keyring, actor, "contact.created", now, target_type="contact", target_id=contact_id)
-    return RegisteredContact(contact_id, created)
+    return register_numbers(unit, vault, [(actor, normalize_number(phone, region))], now)[0]
+
+
+def register_numbers(
+    unit: Session | Tx, vault: Vault, requests: Sequence[tuple[Actor, str]], now: datetime
+) -> list[RegisteredContact]:
+    """Single registrations (actor, E.164) of several requests at once, each answered as if alone: an audit
+    entry in its actor's name for each contact it created; a number asked for twice is created by the first."""
+    by_tenant: dict[str, list[int]] = {}
+    for index, (actor, _) in enumerate(requests):
+        by_tenant.setdefault(actor.tenant_id, []).append(index)
+    results: list[RegisteredContact] = [RegisteredContact("", False)] * len(requests)
+    for tenant_id, indexes in by_tenant.items():
+        keyring = vault.keyrings.get(unit, tenant_id)
+        owners = ensure_contacts(unit, keyring, [requests[i][1] for i in indexes], now)
+        for index in indexes:
+            actor, e164 = requests[index]
+            contact_id, created = owners[e164]
+            if created:
+                owners[e164] = (contact_id, False)
+                record_event(unit, keyring, actor, "contact.created", now, target_type="contact", target_id=contact_id)
+            results[index] = RegisteredContact(contact_id, created)
+    return results
 
 
 def register_contacts(

@@ -11,8 +11,15 @@ from starlette.types import Scope
 from typing_extensions import TypedDict
 
 from ...services import Actor, Role, Vault
-from ...services.contacts import BatchItemError, RegisteredContact, register_contact, register_contacts
-from .._deps import in_write_tx, require_roles, scope_actor, vault_of
+from ...services.contacts import (
+    BatchItemError,
+    RegisteredContact,
+    normalize_number,
+    register_contacts,
+    register_numbers,
+)
+from ...storage import Tx
+from .._deps import in_write_together, require_roles, scope_actor, vault_of
 from .._hot import HotAnswer, HotHandler, json_answer, json_object_of
 from .._routing import TextRoute
 from .._written import require_plain_ids
@@ -74,9 +81,14 @@ async def create_contact(request: Request, body: ContactIn, actor: Capture) -> J
 
 async def _register(app: Any, actor: Actor, phone: str, region: str | None) -> tuple[int, dict[str, Any]]:
     # Runs on the event loop in a group-committed write transaction (like dial authorize): no thread hops.
+    # The registrations of a batch run together: one lookup and one insert for all of them.
     vault: Vault = app.state.vault
-    now = vault.clock.now()
-    result = await in_write_tx(app, actor, lambda tx: register_contact(tx, vault, actor, phone, region, now))
+    e164 = normalize_number(phone, region)
+
+    def register(tx: Tx, requests: list[tuple[Actor, str]]) -> list[RegisteredContact]:
+        return register_numbers(tx, vault, requests, vault.clock.now())
+
+    result = await in_write_together(app, actor, register_numbers, e164, register)
     return 201 if result.created else 200, {"contact_id": result.contact_id, "created": result.created}
 
 

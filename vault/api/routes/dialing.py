@@ -10,8 +10,9 @@ from pydantic import BaseModel, Field
 from starlette.types import Scope
 
 from ...services import Actor, Role, Vault
-from ...services.dialing import DialAnswer, authorize, check, record_outcome, revoke_handle
-from .._deps import Now, VaultDep, WriteSession, in_read_tx, in_write_tx, require_roles, scope_actor, vault_of
+from ...services.dialing import DialAnswer, authorize_all, check, record_outcome, revoke_handle
+from ...storage import Tx
+from .._deps import Now, VaultDep, WriteSession, in_read_tx, in_write_together, require_roles, scope_actor, vault_of
 from .._hot import HotAnswer, HotHandler, json_answer, json_object_of
 from .._routing import TextRoute
 
@@ -80,10 +81,13 @@ def _decision(answer: DialAnswer) -> dict[str, Any]:
 
 async def _authorize(app: Any, actor: Actor, handle: str, caller_line: str) -> DialAnswer:
     # The unit of work commits before the answer leaves: an allow is never sent for an attempt or a
-    # reveal audit entry that was not stored.
+    # reveal audit entry that was not stored. A batch's authorizations are decided in one call.
     vault: Vault = app.state.vault
-    now = vault.clock.now()
-    return await in_write_tx(app, actor, lambda tx: authorize(tx, vault, actor, handle, caller_line, now))
+
+    def decide_all(tx: Tx, requests: list[tuple[Actor, tuple[str, str]]]) -> list[DialAnswer]:
+        return authorize_all(tx, vault, requests, vault.clock.now())
+
+    return await in_write_together(app, actor, authorize_all, (handle, caller_line), decide_all)
 
 
 @router.post("/dial/authorize", response_model=DecisionOut, response_model_exclude_none=True)

@@ -1,6 +1,6 @@
 """Tokenized dialing: caller lines and licences, campaigns, dial handles, gateway authorization, outcomes."""
 
-from ._authorize import CALLEE_FACTS, OUTCOMES, DialAnswer, authorize, check, record_outcome
+from ._authorize import CALLEE_FACTS, OUTCOMES, DialAnswer, authorize, authorize_all, check, record_outcome
 from ._campaigns import CampaignInput, close_campaign, create_campaign, get_campaign
 from ._handles import IssuedHandles, issue_handles, revoke_handle
 from ._lines import (
@@ -26,6 +26,7 @@ __all__ = [
     "add_caller_line",
     "add_licence",
     "authorize",
+    "authorize_all",
     "check",
     "close_campaign",
     "create_campaign",

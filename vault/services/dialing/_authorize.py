@@ -1,24 +1,28 @@
 """Authorize (the gateway redeems a handle for the number), the dialer-side check, and call outcomes.
 
-Hot path. Core queries only: one joined read (handle, campaign, contact, consent state, suppression,
-caller line), one read of the contact's recent attempts, licences only when enforced; then the attempt
-row and the audited reveal, all in the caller's write transaction. On SQLite that transaction began
-with BEGIN IMMEDIATE (one writer at a time); on PostgreSQL the contact row is locked FOR UPDATE, so
-concurrent gateways are serialized per contact and cannot exceed a frequency cap.
+Hot path, for one request or for several at once (`authorize_all`, which the server's group commit
+uses): one joined read (handle, campaign, contact, consent state, suppression, caller line) for all
+the handles that name one caller line, one read of their contacts' recent attempts, licences only when
+enforced; then each decision in turn, an allow counting toward the caps of the requests after it;
+then the attempt rows in one statement and an audited reveal per allow, all in the caller's write
+transaction. On SQLite that transaction began with BEGIN IMMEDIATE (one writer at a time); on
+PostgreSQL the contact rows are locked FOR UPDATE, in id order, so concurrent gateways are serialized
+per contact and cannot exceed a frequency cap.
 """
 
 from __future__ import annotations
 
+from collections.abc import Iterator, Sequence
 from dataclasses import dataclass
 from datetime import datetime
-from functools import lru_cache
+from functools import cache, lru_cache
 from typing import Any, Literal
 
 from sqlalchemy import and_, bindparam, literal, null, or_, select, update
 from sqlalchemy.sql import Select
 from sqlmodel import Session
 
-from ...crypto import TenantKeyring
+from ...crypto import TenantKeyring, constant_time_equal
 from ...errors import InvalidInput, NotFound
 from ...policy import (
     CALLER_LINE_NOT_REGISTERED,
@@ -36,7 +40,7 @@ from ...storage import tables as t
 from .._context import Actor, Vault
 from .._handle_tokens import handle_key
 from .._ids import new_sorted_ids
-from .._phone import parse_phone
+from .._phone import NumberFacts, parse_phone
 from ..audit import record_event
 from ..consent import file_complaint, suppress_blind_index, withdraw_consents
 from ..contacts import decrypt_number
@@ -53,7 +57,7 @@ from ._facts import (
     policy_ref,
 )
 
-__all__ = ["CALLEE_FACTS", "OUTCOMES", "DialAnswer", "authorize", "check", "record_outcome"]
+__all__ = ["CALLEE_FACTS", "OUTCOMES", "DialAnswer", "authorize", "authorize_all", "check", "record_outcome"]
 
 OUTCOMES = frozenset({"answered", "no_answer", "busy", "failed", "opted_out", "complaint"})
 CALLEE_FACTS = CalleeFactsCache()
@@ -75,18 +79,29 @@ def _caller_number(raw: str) -> str:
     return parse_phone(raw, None, field="caller_line").e164
 
 
-def _handle_query(with_line: bool, lock: bool) -> Select[Any]:
-    """Handle + campaign + contact + consent state + live suppression (+ caller line), one row or none.
+# IN lists come in a few fixed lengths, so each statement shape is compiled once; padding repeats a value.
+_LIST_SIZES = (1, 4, 16, 64)
 
-    Built once with bind parameters (tenant_id, handle_id, digest, now, caller_number): constructing the
-    expression per request cost more than running it. The handle is matched on its primary key and
-    digest together, before any join: a wrong token finds no row and locks nothing.
+
+def _padded(prefix: str, values: Sequence[Any]) -> tuple[int, dict[str, Any]]:
+    """The list length to use for `values` (at most the largest), and its parameters `prefix`0, 1, …"""
+    size = next(s for s in _LIST_SIZES if s >= len(values))
+    return size, {f"{prefix}{i}": values[min(i, len(values) - 1)] for i in range(size)}
+
+
+def _handle_query(with_line: bool, lock: bool, size: int) -> Select[Any]:
+    """Handle + campaign + contact + consent state + live suppression (+ caller line), a row per handle id.
+
+    Built once per shape with bind parameters (tenant_id, h0…, now, caller_number): constructing the
+    expression per request cost more than running it. The handles are found by primary key before any
+    join; the caller compares each row's digest with its token's, so a wrong token matches no row.
     """
     h, cm, ct = t.dial_handles.c, t.campaigns.c, t.contacts.c
     cs, sp = t.consent_states.c, t.suppressions.c
     tenant_id: Any = bindparam("tenant_id")
     columns: list[Any] = [
-        h.campaign_id, h.contact_id, h.expires_at, h.revoked_at,
+        h.id.label("handle_id"), h.digest.label("handle_digest"), h.campaign_id, h.contact_id, h.expires_at,
+        h.revoked_at,
         cm.purpose, cm.channel, cm.status, cm.window, cm.caps,
         ct.blind_index, ct.wrapped_dek, ct.phone_ct,
         cs.status.label("consent_status"), cs.channels.label("consent_channels"), cs.given_at,
@@ -128,30 +143,37 @@ def _handle_query(with_line: bool, lock: bool) -> Select[Any]:
     query = (
         select(*columns)
         .select_from(joined)
-        .where(h.id == bindparam("handle_id"), h.digest == bindparam("digest"), h.tenant_id == tenant_id)
+        .where(h.id.in_([bindparam(f"h{i}") for i in range(size)]), h.tenant_id == tenant_id)
     )
     if lock:
-        # PostgreSQL: serializes authorizations per contact (SQLite ignores it: BEGIN IMMEDIATE already did).
-        query = query.with_for_update(of=t.contacts)
+        # PostgreSQL: serializes authorizations per contact, rows locked in one order so two batches cannot
+        # deadlock (SQLite ignores it: BEGIN IMMEDIATE already did).
+        query = query.order_by(ct.id).with_for_update(of=t.contacts)
     return query
 
 
-_HANDLE_QUERIES = {
-    (line, lock): Prepared(_handle_query(line, lock)) for line in (True, False) for lock in (True, False)
-}
+@cache
+def _handle_statement(with_line: bool, lock: bool, size: int) -> Prepared:
+    return Prepared(_handle_query(with_line, lock, size))
+
 
 _a = t.attempts.c
-_HISTORY_QUERY = Prepared(
-    select(_a.authorized_at, _a.outcome, _a.outcome_at).where(
-        _a.tenant_id == bindparam("tenant_id"),
-        _a.contact_id == bindparam("contact_id"),
-        _a.purpose == bindparam("purpose"),
-        or_(
-            _a.authorized_at > bindparam("since", type_=_a.authorized_at.type),
-            *(_a.outcome == outcome for outcome in REFUSAL_OUTCOMES),
-        ),
+
+
+@cache
+def _history_statement(size: int) -> Prepared:
+    return Prepared(
+        select(_a.contact_id, _a.purpose, _a.authorized_at, _a.outcome, _a.outcome_at).where(
+            _a.tenant_id == bindparam("tenant_id"),
+            _a.contact_id.in_([bindparam(f"c{i}") for i in range(size)]),
+            or_(
+                _a.authorized_at > bindparam("since", type_=_a.authorized_at.type),
+                *(_a.outcome == outcome for outcome in REFUSAL_OUTCOMES),
+            ),
+        )
     )
-)
+
+
 _ERASED_QUERY = Prepared(
     select(literal(1)).where(
         t.erased_handles.c.tenant_id == bindparam("tenant_id"), t.erased_handles.c.digest == bindparam("digest")
@@ -160,15 +182,35 @@ _ERASED_QUERY = Prepared(
 _INSERT_ATTEMPT = Prepared(t.attempts.insert())
 
 
-def _history(
-    unit: Session | Tx, tenant_id: str, contact_id: str, purpose: str, since: datetime
-) -> tuple[tuple[datetime, ...], datetime | None]:
-    rows = _HISTORY_QUERY.all(
-        unit, {"tenant_id": tenant_id, "contact_id": contact_id, "purpose": purpose, "since": since}
-    )
-    times = tuple(r.authorized_at for r in rows if r.authorized_at > since)
-    refusals = [r.outcome_at for r in rows if r.outcome in REFUSAL_OUTCOMES and r.outcome_at is not None]
-    return times, max(refusals, default=None)
+def _handle_rows(
+    unit: Session | Tx, tenant_id: str, handle_ids: list[str], caller_number: str | None, now: datetime, lock: bool
+) -> dict[str, Any]:
+    """Handle id → its joined row, for the handles of one tenant named with one caller line (or none)."""
+    found: dict[str, Any] = {}
+    largest = _LIST_SIZES[-1]
+    for start in range(0, len(handle_ids), largest):
+        size, params = _padded("h", handle_ids[start : start + largest])
+        params.update(tenant_id=tenant_id, now=now, caller_number=caller_number)
+        statement = _handle_statement(caller_number is not None, lock, size)
+        found.update((row.handle_id, row) for row in statement.all(unit, params))
+    return found
+
+
+_Attempt = tuple[datetime, str | None, datetime | None]  # authorized at, outcome, outcome at
+
+
+def _histories(
+    unit: Session | Tx, tenant_id: str, contact_ids: list[str], since: datetime
+) -> dict[tuple[str, str], list[_Attempt]]:
+    """(contact, purpose) → its attempts authorized after `since` and its refusals, of any age."""
+    found: dict[tuple[str, str], list[_Attempt]] = {}
+    largest = _LIST_SIZES[-1]
+    for start in range(0, len(contact_ids), largest):
+        size, params = _padded("c", contact_ids[start : start + largest])
+        params.update(tenant_id=tenant_id, since=since)
+        for r in _history_statement(size).all(unit, params):
+            found.setdefault((r.contact_id, r.purpose), []).append((r.authorized_at, r.outcome, r.outcome_at))
+    return found
 
 
 def _is_erased(unit: Session | Tx, tenant_id: str, digest: bytes) -> bool:
@@ -183,54 +225,115 @@ class _Evaluation:
     policy: PolicySet | None = None
     e164: str | None = None
 
+    def number(self) -> str:
+        if self.e164 is None:
+            assert self.keyring is not None
+            row = self.row
+            self.e164 = decrypt_number(self.keyring, row.contact_id, row.wrapped_dek, row.phone_ct)
+        return self.e164
 
-def _evaluate(
-    unit: Session | Tx, vault: Vault, tenant_id: str, handle: str, caller_line: str | None, now: datetime, *, lock: bool
-) -> _Evaluation:
-    caller_number = _caller_number(caller_line) if caller_line is not None else None
+
+@dataclass(slots=True)
+class _Pending:
+    """A found handle, between the reads and its decision."""
+
+    evaluation: _Evaluation
+    callee: NumberFacts
+    since: datetime | None  # None: no cap or cool-off applies, earlier attempts change nothing
+    needs_licences: bool
+    line_named: bool  # a check may leave the caller line out: its reasons are then not given
+
+
+def _evaluate_all(
+    unit: Session | Tx,
+    vault: Vault,
+    tenant_id: str,
+    requests: Sequence[tuple[str, str | None]],
+    now: datetime,
+    *,
+    lock: bool,
+    count_allows: bool,
+) -> list[_Evaluation]:
+    """The decision on each (handle, caller line) of one tenant, in order; with `count_allows`, each allow
+    counts as an attempt in the caps of the requests after it (authorize records one per allow)."""
     keyring = vault.keyrings.get(unit, tenant_id)
     policy = vault.policies.for_tenant(unit, tenant_id)
-    handle_id, digest = handle_key(unit, keyring, tenant_id, handle)
-    row = None
-    if handle_id is not None:
-        params = {
-            "tenant_id": tenant_id, "handle_id": handle_id, "digest": digest, "now": now,
-            "caller_number": caller_number,
-        }  # fmt: skip
-        row = _HANDLE_QUERIES[(caller_number is not None, lock)].first(unit, params)
-    if row is None:
-        # No facts to weigh: the handle names no call of this tenant (or its contact was erased).
-        reason = ERASED if _is_erased(unit, tenant_id, digest) else UNKNOWN_HANDLE
-        return _Evaluation((reason,), keyring=keyring, policy=policy)
-    evaluation = _Evaluation((), row, keyring, policy)
+    keys = [handle_key(unit, keyring, tenant_id, handle) for handle, _ in requests]
+    numbers = [_caller_number(line) if line is not None else None for _, line in requests]
+    by_line: dict[str | None, list[tuple[int, str]]] = {}  # caller line → (request, handle id)
+    for index, (handle_id, _) in enumerate(keys):
+        if handle_id is not None:
+            by_line.setdefault(numbers[index], []).append((index, handle_id))
+    rows: list[Any] = [None] * len(requests)
+    for number, named in by_line.items():
+        found = _handle_rows(unit, tenant_id, [handle_id for _, handle_id in named], number, now, lock)
+        for index, handle_id in named:
+            row = found.get(handle_id)
+            if row is not None and constant_time_equal(bytes(row.handle_digest), keys[index][1]):
+                rows[index] = row
+    evaluations: list[_Evaluation] = []
+    pending: list[_Pending] = []
+    for (_, digest), row, number in zip(keys, rows, numbers, strict=True):
+        if row is None:
+            # No facts to weigh: the handle names no call of this tenant (or its contact was erased).
+            reason = ERASED if _is_erased(unit, tenant_id, digest) else UNKNOWN_HANDLE
+            evaluations.append(_Evaluation((reason,), keyring=keyring, policy=policy))
+            continue
+        evaluation = _Evaluation((), row, keyring, policy)
+        evaluations.append(evaluation)
+        pending.append(_plan(policy, evaluation, number is not None, now))
+    since = [p.since for p in pending if p.since is not None]
+    histories: dict[tuple[str, str], list[_Attempt]] = {}
+    if since:
+        contacts = list(dict.fromkeys(p.evaluation.row.contact_id for p in pending if p.since is not None))
+        histories = _histories(unit, tenant_id, contacts, min(since))
+    licences: tuple[Any, ...] | None = None
+    for item in pending:
+        evaluation, row = item.evaluation, item.evaluation.row
+        if item.needs_licences and licences is None:
+            licences = licence_facts(unit, tenant_id)
+        attempts = histories.setdefault((row.contact_id, row.purpose), [])
+        evaluation.reasons = _decide(policy, item, attempts, (licences or ()) if item.needs_licences else (), now)
+        if count_allows and not evaluation.reasons:
+            attempts.append((now, None, None))
+    return evaluations
 
-    def number() -> str:
-        if evaluation.e164 is None:
-            evaluation.e164 = decrypt_number(keyring, row.contact_id, row.wrapped_dek, row.phone_ct)
-        return evaluation.e164
 
-    callee = CALLEE_FACTS.get_or_compute(bytes(row.blind_index), number)
-    window, caps = campaign_window(row.window), campaign_caps(row.caps)
-    attempt_times: tuple[datetime, ...] = ()
-    last_refusal: datetime | None = None
-    licences: tuple[Any, ...] = ()
+def _plan(policy: PolicySet, evaluation: _Evaluation, line_named: bool, now: datetime) -> _Pending:
+    """The callee's facts and what the rules in force for this call need read: attempts since when, licences."""
+    row = evaluation.row
+    callee = CALLEE_FACTS.get_or_compute(bytes(row.blind_index), evaluation.number)
+    since, needs_licences = None, False
     try:
         purpose = policy.purpose(row.purpose)
     except UnknownPurpose:
-        purpose = None
+        purpose = None  # the engine denies it, naming the purpose
     if purpose is not None:
         plan = policy.plan(policy.jurisdictions_for(callee.region, callee.subdivisions), purpose, row.channel)
-        if caps or plan.caps or plan.cooloffs:  # otherwise earlier attempts change nothing: skip the query
+        caps = campaign_caps(row.caps)
+        if caps or plan.caps or plan.cooloffs:  # otherwise earlier attempts change nothing: not read
             since = history_horizon(plan, caps, now)
-            attempt_times, last_refusal = _history(unit, tenant_id, row.contact_id, row.purpose, since)
-        if licences_needed(policy, plan):
-            licences = licence_facts(unit, tenant_id)
+        needs_licences = licences_needed(policy, plan)
+    return _Pending(evaluation, callee, since, needs_licences, line_named)
+
+
+def _decide(
+    policy: PolicySet, item: _Pending, attempts: list[_Attempt], licences: tuple[Any, ...], now: datetime
+) -> tuple[str, ...]:
+    row, since = item.evaluation.row, item.since
+    times: tuple[datetime, ...] = ()
+    last_refusal: datetime | None = None
+    if since is not None:
+        times = tuple(at for at, _, _ in attempts if at > since)
+        refusals = [done for _, outcome, done in attempts if outcome in REFUSAL_OUTCOMES and done is not None]
+        last_refusal = max(refusals, default=None)
     if row.revoked_at is not None:
         handle_state: Literal["valid", "expired", "revoked"] = "revoked"
     elif row.expires_at <= now:
         handle_state = "expired"
     else:
         handle_state = "valid"
+    callee = item.callee
     facts = DialFacts(
         purpose=row.purpose,
         channel=row.channel,
@@ -244,21 +347,18 @@ def _evaluate(
         callee_region=callee.region,
         callee_subdivisions=callee.subdivisions,
         callee_time_zones=callee.time_zones,
-        attempt_times=attempt_times,
+        attempt_times=times,
         last_refusal_at=last_refusal,
         caller_line=caller_line_fact(
             row.line_id, row.line_in_campaign is not None, row.whitelist_status, row.whitelisted_until
         ),
         licences=licences,
-        campaign_window=window,
-        campaign_caps=caps,
+        campaign_window=campaign_window(row.window),
+        campaign_caps=campaign_caps(row.caps),
     )
     decision = decide(policy, facts, now)
     reasons = () if decision.allow else decision.reasons or (POLICY_ERROR,)  # a deny always names a reason
-    if caller_line is None:
-        reasons = tuple(r for r in reasons if r not in _LINE_REASONS)
-    evaluation.reasons = reasons
-    return evaluation
+    return reasons if item.line_named else tuple(r for r in reasons if r not in _LINE_REASONS)
 
 
 def _deny_details(row: Any, reasons: tuple[str, ...]) -> dict[str, Any]:
@@ -272,28 +372,56 @@ def authorize(
     unit: Session | Tx, vault: Vault, actor: Actor, handle: str, caller_line: str, now: datetime
 ) -> DialAnswer:
     """Allow (with the destination, an attempt recorded and the reveal audited) or deny with one reason."""
-    tenant_id = actor.tenant_id
-    evaluation = _evaluate(unit, vault, tenant_id, handle, caller_line, now, lock=True)
+    return authorize_all(unit, vault, [(actor, (handle, caller_line))], now)[0]
+
+
+def authorize_all(
+    unit: Session | Tx, vault: Vault, requests: Sequence[tuple[Actor, tuple[str, str]]], now: datetime
+) -> list[DialAnswer]:
+    """`authorize` of each (actor, (handle, caller line)), in order, as if one after the other."""
+    by_tenant: dict[str, list[int]] = {}
+    for index, (actor, _) in enumerate(requests):
+        by_tenant.setdefault(actor.tenant_id, []).append(index)
+    answers: list[DialAnswer] = [DialAnswer("deny", UNKNOWN_HANDLE)] * len(requests)
+    for tenant_id, indexes in by_tenant.items():
+        asked = [requests[i][1] for i in indexes]
+        evaluations = _evaluate_all(unit, vault, tenant_id, asked, now, lock=True, count_allows=True)
+        # Time-sorted: an attempt's time is no secret from the gateway it is returned to, and sorted ids
+        # append to the attempts' and audit entries' id indexes instead of dirtying a random page of each.
+        attempt_ids = iter(new_sorted_ids("at", now, sum(1 for e in evaluations if not e.reasons)))
+        attempts: list[dict[str, Any]] = []
+        for index, evaluation in zip(indexes, evaluations, strict=True):
+            answers[index] = _answer(unit, requests[index][0], evaluation, attempt_ids, attempts, now)
+        if attempts:
+            _INSERT_ATTEMPT.run_many(unit, attempts)
+    return answers
+
+
+def _answer(
+    unit: Session | Tx,
+    actor: Actor,
+    evaluation: _Evaluation,
+    attempt_ids: Iterator[str],
+    attempts: list[dict[str, Any]],
+    now: datetime,
+) -> DialAnswer:
+    """Audit the decision; an allow also gets its attempt (added to `attempts`) and the number."""
     keyring, row, policy = evaluation.keyring, evaluation.row, evaluation.policy
     assert keyring is not None and policy is not None
-    if evaluation.reasons or row is None:
-        reasons = evaluation.reasons or (UNKNOWN_HANDLE,)
+    if evaluation.reasons:
+        reasons = evaluation.reasons
         record_event(
             unit, keyring, actor, "dial.denied", now, target_type="dial_handle", reason=reasons[0],
             details=_deny_details(row, reasons),
         )  # fmt: skip
         return DialAnswer("deny", reasons[0], reasons)
-    destination = evaluation.e164 or decrypt_number(keyring, row.contact_id, row.wrapped_dek, row.phone_ct)
-    # Time-sorted: an attempt's time is no secret from the gateway it is returned to, and sorted ids
-    # append to the attempts' and audit entries' id indexes instead of dirtying a random page of each.
-    attempt_id = new_sorted_ids("at", now, 1)[0]
-    _INSERT_ATTEMPT.run(
-        unit,
+    attempt_id = next(attempt_ids)
+    attempts.append(
         {
-            "id": attempt_id, "tenant_id": tenant_id, "campaign_id": row.campaign_id, "contact_id": row.contact_id,
-            "purpose": row.purpose, "channel": row.channel, "caller_line_id": row.line_id, "authorized_at": now,
-            "outcome": None, "outcome_at": None,
-        },
+            "id": attempt_id, "tenant_id": keyring.tenant_id, "campaign_id": row.campaign_id,
+            "contact_id": row.contact_id, "purpose": row.purpose, "channel": row.channel,
+            "caller_line_id": row.line_id, "authorized_at": now, "outcome": None, "outcome_at": None,
+        }
     )  # fmt: skip
     record_event(
         unit, keyring, actor, "dial.reveal", now, target_type="attempt", target_id=attempt_id,
@@ -302,14 +430,16 @@ def authorize(
             "caller_line_id": row.line_id, "policy": policy_ref(policy),
         },
     )  # fmt: skip
-    return DialAnswer("allow", destination=destination, attempt_id=attempt_id)
+    return DialAnswer("allow", destination=evaluation.number(), attempt_id=attempt_id)
 
 
 def check(
     unit: Session | Tx, vault: Vault, actor: Actor, handle: str, caller_line: str | None, now: datetime
 ) -> DialAnswer:
     """The same decision as authorize, for the dialer: no number, no attempt recorded."""
-    evaluation = _evaluate(unit, vault, actor.tenant_id, handle, caller_line, now, lock=False)
+    evaluation = _evaluate_all(
+        unit, vault, actor.tenant_id, [(handle, caller_line)], now, lock=False, count_allows=False
+    )[0]
     if evaluation.reasons:
         return DialAnswer("deny", evaluation.reasons[0], evaluation.reasons)
     return DialAnswer("allow")

@@ -154,5 +154,5 @@ async def in_write_together(
     try:
         return await group_commit.run_together(kind, (actor, item), confirmed)
     except Unauthenticated:
-        app.state.known_keys.forget(actor)
+        app.state.known_keys.forget(actor)  # its next request fails at the lookup, outside any batch
         raise

@@ -63,24 +63,20 @@ class GroupCommit:
 
     async def run(self, work: Callable[[Tx], T]) -> T:
         """Run `work` in a write transaction; returns once that transaction has committed."""
-        loop = asyncio.get_running_loop()
-        unit = _Unit(work, loop.create_future())
-        self._queue.append(unit)
-        if self._drainer is None:
-            self._drainer = loop.create_task(self._drain())
-        return cast(T, await unit.future)
+        return cast(T, await self._submit(_Unit(work, asyncio.get_running_loop().create_future())))
 
     async def run_together(self, kind: Hashable, item: ItemT, work: ItemsWork[ItemT, T]) -> T:
         """Run `work` on `item`, and on the items of the other units of `kind` in the batch, in one call (every
         unit of a kind must pass equivalent work); returns this item's value once the batch has committed."""
-        loop = asyncio.get_running_loop()
-        unit = _Unit(
-            lambda tx: _answers(work, tx, [item])[0], loop.create_future(), kind=kind, item=item, items_work=work
-        )
+        future = asyncio.get_running_loop().create_future()
+        alone = _Unit(lambda tx: _answers(work, tx, [item])[0], future, kind=kind, item=item, items_work=work)
+        return cast(T, await self._submit(alone))
+
+    def _submit(self, unit: _Unit) -> asyncio.Future[Any]:
         self._queue.append(unit)
         if self._drainer is None:
-            self._drainer = loop.create_task(self._drain())
-        return cast(T, await unit.future)
+            self._drainer = asyncio.get_running_loop().create_task(self._drain())
+        return unit.future
 
     async def _drain(self) -> None:
         try:

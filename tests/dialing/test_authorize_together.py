@@ -3,11 +3,14 @@ requests before it had been decided alone, one after the other."""
 
 from __future__ import annotations
 
+import asyncio
+
+import httpx
 from sqlalchemy import func, select
 
 from tests.conftest import TenantKeys
 from tests.dialing.conftest import LINE, OTHER_LINE, Dialing
-from vault.services import Actor, Vault
+from vault.services import Actor, Role, Vault
 from vault.services.dialing import DialAnswer, authorize_all
 from vault.storage import tables as t
 
@@ -63,3 +66,18 @@ def test_a_wrong_random_part_among_requests_decided_together_is_unknown(ready: R
     forged = handle[:-1] + ("A" if handle[-1] != "A" else "B")
     answers = _together(vault, [(_gateway(dial.tenant), (forged, LINE)), (_gateway(dial.tenant), (handle, LINE))])
     assert [a.reason for a in answers] == ["unknown_handle", None]
+
+
+def test_an_invalid_caller_line_sent_together_with_good_requests_is_refused_alone(ready: Ready) -> None:
+    dial, _, handle = ready
+    headers = dial.tenant.headers(Role.GATEWAY)
+
+    async def send_both() -> list[httpx.Response]:
+        transport = httpx.ASGITransport(app=dial.client.app)
+        async with httpx.AsyncClient(transport=transport, base_url="http://vault") as http:
+            bodies = [{"handle": handle, "caller_line": "+86123"}, {"handle": handle, "caller_line": LINE}]
+            return await asyncio.gather(*(http.post("/v1/dial/authorize", json=b, headers=headers) for b in bodies))
+
+    bad, good = asyncio.run(send_both())
+    assert (bad.status_code, bad.json()["error"]["field"]) == (422, "caller_line")
+    assert good.json()["decision"] == "allow"

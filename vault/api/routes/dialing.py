@@ -10,7 +10,7 @@ from pydantic import BaseModel, Field
 from starlette.types import Scope
 
 from ...services import Actor, Role, Vault
-from ...services.dialing import DialAnswer, authorize_all, check, record_outcome, revoke_handle
+from ...services.dialing import DialAnswer, authorize_all, caller_line_number, check, record_outcome, revoke_handle
 from ...storage import Tx
 from .._deps import Now, VaultDep, WriteSession, in_read_tx, in_write_together, require_roles, scope_actor, vault_of
 from .._hot import HotAnswer, HotHandler, json_answer, json_object_of
@@ -83,6 +83,7 @@ async def _authorize(app: Any, actor: Actor, handle: str, caller_line: str) -> D
     # The unit of work commits before the answer leaves: an allow is never sent for an attempt or a
     # reveal audit entry that was not stored. A batch's authorizations are decided in one call.
     vault: Vault = app.state.vault
+    caller_line_number(caller_line)  # a bad one is refused here, before it could fail its batch
 
     def decide_all(tx: Tx, requests: list[tuple[Actor, tuple[str, str]]]) -> list[DialAnswer]:
         return authorize_all(tx, vault, requests, vault.clock.now())

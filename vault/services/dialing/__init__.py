@@ -1,6 +1,15 @@
 """Tokenized dialing: caller lines and licences, campaigns, dial handles, gateway authorization, outcomes."""
 
-from ._authorize import CALLEE_FACTS, OUTCOMES, DialAnswer, authorize, authorize_all, check, record_outcome
+from ._authorize import (
+    CALLEE_FACTS,
+    OUTCOMES,
+    DialAnswer,
+    authorize,
+    authorize_all,
+    caller_line_number,
+    check,
+    record_outcome,
+)
 from ._campaigns import CampaignInput, close_campaign, create_campaign, get_campaign
 from ._handles import IssuedHandles, issue_handles, revoke_handle
 from ._lines import (
@@ -27,6 +36,7 @@ __all__ = [
     "add_licence",
     "authorize",
     "authorize_all",
+    "caller_line_number",
     "check",
     "close_campaign",
     "create_campaign",

@@ -57,7 +57,10 @@ from ._facts import (
     policy_ref,
 )
 
-__all__ = ["CALLEE_FACTS", "OUTCOMES", "DialAnswer", "authorize", "authorize_all", "check", "record_outcome"]
+__all__ = [
+    "CALLEE_FACTS", "OUTCOMES", "DialAnswer", "authorize", "authorize_all", "caller_line_number", "check",
+    "record_outcome",
+]  # fmt: skip
 
 OUTCOMES = frozenset({"answered", "no_answer", "busy", "failed", "opted_out", "complaint"})
 CALLEE_FACTS = CalleeFactsCache()
@@ -74,8 +77,9 @@ class DialAnswer:
 
 
 @lru_cache(maxsize=4096)
-def _caller_number(raw: str) -> str:
-    """Caller lines are the tenant's own numbers (not personal data): their parse is cached."""
+def caller_line_number(raw: str) -> str:
+    """A caller line as authorize reads it (E.164; invalid → InvalidInput naming `caller_line`). Caller lines
+    are the tenant's own numbers (not personal data): their parse is cached."""
     return parse_phone(raw, None, field="caller_line").e164
 
 
@@ -262,7 +266,7 @@ def _evaluate_all(
     keyring = vault.keyrings.get(unit, tenant_id)
     policy = vault.policies.for_tenant(unit, tenant_id)
     keys = [handle_key(unit, keyring, tenant_id, handle) for handle, _ in requests]
-    numbers = [_caller_number(line) if line is not None else None for _, line in requests]
+    numbers = [caller_line_number(line) if line is not None else None for _, line in requests]
     by_line: dict[str | None, list[tuple[int, str]]] = {}  # caller line → (request, handle id)
     for index, (handle_id, _) in enumerate(keys):
         if handle_id is not None:

@@ -8,7 +8,7 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from vault.errors import InvalidPhoneNumber
-from vault.services._phone import number_facts, parse_phone, valid_e164_region
+from vault.services._phone import _subdivisions, number_facts, parse_phone, valid_e164_region
 
 _TYPES = (
     phonenumbers.PhoneNumberType.FIXED_LINE,
@@ -162,5 +162,26 @@ def test_facts_of_a_stored_number_are_what_the_general_parser_gives(raw: str) ->
         return
     number = phonenumbers.parse(e164, None)
     facts = number_facts(e164)
-    assert facts.region == phonenumbers.region_code_for_number(number)
+    region = phonenumbers.region_code_for_number(number)
+    assert facts.region == region
     assert set(facts.time_zones) == set(phonenumbers.timezone.time_zones_for_number(number)) - {"Etc/Unknown"}
+    assert facts.subdivisions == _subdivisions(number, region)  # from phonenumbers' own type check
+
+
+@settings(max_examples=400, deadline=None)
+@given(st.from_regex(r"\+1[2-9][0-9]{2}[2-9][0-9]{6}", fullmatch=True))
+def test_facts_of_any_nanp_number_are_what_the_general_parser_gives(raw: str) -> None:
+    if _general(raw) is None:
+        return
+    number = phonenumbers.parse(raw, None)
+    facts = number_facts(raw)
+    assert set(facts.time_zones) == set(phonenumbers.timezone.time_zones_for_number(number)) - {"Etc/Unknown"}
+    assert facts.subdivisions == _subdivisions(number, phonenumbers.region_code_for_number(number))
+
+
+def test_facts_of_every_example_number_are_what_the_general_parser_gives() -> None:
+    for e164 in _EXAMPLES:
+        number = phonenumbers.parse(e164, None)
+        facts = number_facts(e164)
+        zones = set(phonenumbers.timezone.time_zones_for_number(number)) - {"Etc/Unknown"}
+        assert (set(facts.time_zones), facts.subdivisions) == (zones, _subdivisions(number, facts.region)), e164

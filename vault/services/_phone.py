@@ -234,13 +234,88 @@ def _subdivisions(number: phonenumbers.PhoneNumber, region: str | None) -> froze
     # Imported here: its data takes ~0.6 s to load, which every CLI start (an import included) would pay.
     from phonenumbers import geocoder  # noqa: PLC0415
 
-    description = geocoder.description_for_number(number, "en").strip()
+    return _subdivision_named(geocoder.description_for_number(number, "en"))
+
+
+def _geographic_subdivisions(number: phonenumbers.PhoneNumber, region: str) -> frozenset[str]:
+    """`_subdivisions` of a valid number of a geographic type (its description needs no type check)."""
+    if region not in _SUBDIVIDED_REGIONS:
+        return frozenset()
+    from phonenumbers import geocoder  # noqa: PLC0415
+
+    return _subdivision_named(geocoder.description_for_valid_number(number, "en"))
+
+
+def _subdivision_named(description: str) -> frozenset[str]:
+    description = description.strip()
     if description in _US_STATES:
         return frozenset({f"US-{_US_STATES[description]}"})
     tail = description.rsplit(",", 1)[-1].strip()
     if tail in _US_CODES:
         return frozenset({f"US-{tail}"})
     return frozenset()
+
+
+_Desc = tuple[frozenset[int], re.Pattern[str]] | None  # possible lengths (empty: any), pattern; None: no such type
+# Checked before fixed line and mobile, in phonenumbers' order (`_number_type_helper`): the first match names the type.
+_OTHER_TYPES = (
+    ("premium_rate", phonenumbers.PhoneNumberType.PREMIUM_RATE),
+    ("toll_free", phonenumbers.PhoneNumberType.TOLL_FREE),
+    ("shared_cost", phonenumbers.PhoneNumberType.SHARED_COST),
+    ("voip", phonenumbers.PhoneNumberType.VOIP),
+    ("personal_number", phonenumbers.PhoneNumberType.PERSONAL_NUMBER),
+    ("pager", phonenumbers.PhoneNumberType.PAGER),
+    ("uan", phonenumbers.PhoneNumberType.UAN),
+    ("voicemail", phonenumbers.PhoneNumberType.VOICEMAIL),
+)
+
+
+def _desc(desc: phonemetadata.PhoneNumberDesc | None) -> _Desc:
+    if desc is None or not desc.national_number_pattern:
+        return None
+    return frozenset(desc.possible_length), re.compile(desc.national_number_pattern)
+
+
+def _matches(desc: _Desc, nsn: str) -> bool:
+    if desc is None:
+        return False
+    lengths, pattern = desc
+    return (not lengths or len(nsn) in lengths) and pattern.fullmatch(nsn) is not None
+
+
+class _TypeRules:
+    """One region's number types, decided as phonenumbers' `number_type` decides them, patterns compiled once.
+
+    `number_type` first finds the number's region (for +1, by trying each NANP region's patterns), and the
+    time zone and geocoder lookups each call it again: for a US number that was most of its facts' cost."""
+
+    __slots__ = ("_fixed", "_general", "_mobile", "_others", "_same")
+
+    def __init__(self, metadata: phonemetadata.PhoneMetadata) -> None:
+        self._general = _desc(metadata.general_desc)
+        self._others = [(kind, _desc(getattr(metadata, name))) for name, kind in _OTHER_TYPES]
+        self._fixed = _desc(metadata.fixed_line)
+        self._mobile = _desc(metadata.mobile)
+        self._same = bool(metadata.same_mobile_and_fixed_line_pattern)
+
+    def type_of(self, nsn: str) -> int:
+        kinds = phonenumbers.PhoneNumberType
+        if not _matches(self._general, nsn):
+            return kinds.UNKNOWN
+        for kind, desc in self._others:
+            if _matches(desc, nsn):
+                return kind
+        if _matches(self._fixed, nsn):
+            return kinds.FIXED_LINE_OR_MOBILE if self._same or _matches(self._mobile, nsn) else kinds.FIXED_LINE
+        if not self._same and _matches(self._mobile, nsn):
+            return kinds.MOBILE
+        return kinds.UNKNOWN
+
+
+@functools.cache
+def _type_rules(country_code: int, region: str) -> _TypeRules | None:
+    metadata = phonemetadata.PhoneMetadata.metadata_for_region_or_calling_code(country_code, region)
+    return None if metadata is None else _TypeRules(metadata)
 
 
 @functools.cache
@@ -265,8 +340,19 @@ def number_facts(e164: str) -> NumberFacts:
         if zones is not None:
             return NumberFacts(region=region, subdivisions=frozenset(), time_zones=zones)
     number = e164_number(e164)
-    if number is None or region is None:  # not a number this vault stores: the general parser decides
+    code = number.country_code if number is not None else None
+    rules = _type_rules(code, region) if code is not None and region is not None else None
+    if number is None or code is None or region is None or rules is None:  # not a stored number: the general path
         number = phonenumbers.parse(e164, None)
         region = phonenumbers.region_code_for_number(number)
-    zones = tuple(z for z in timezone.time_zones_for_number(number) if z != _UNKNOWN_ZONE)
-    return NumberFacts(region=region, subdivisions=_subdivisions(number, region), time_zones=zones)
+        zones = tuple(z for z in timezone.time_zones_for_number(number) if z != _UNKNOWN_ZONE)
+        return NumberFacts(region=region, subdivisions=_subdivisions(number, region), time_zones=zones)
+    # What time_zones_for_number and description_for_number decide, with the number's type found once.
+    kind = rules.type_of(e164[len(str(code)) + 1 :])
+    if kind == phonenumbers.PhoneNumberType.UNKNOWN:
+        return NumberFacts(region=region, subdivisions=frozenset(), time_zones=())
+    if not phonenumbers.is_number_type_geographical(kind, code):  # the country's zones
+        zones = tuple(z for z in timezone.time_zones_for_number(number) if z != _UNKNOWN_ZONE)
+        return NumberFacts(region=region, subdivisions=frozenset(), time_zones=zones)
+    zones = tuple(z for z in timezone.time_zones_for_geographical_number(number) if z != _UNKNOWN_ZONE)
+    return NumberFacts(region=region, subdivisions=_geographic_subdivisions(number, region), time_zones=zones)

@@ -8,6 +8,7 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from vault.errors import InvalidPhoneNumber
+from vault.services import _phone
 from vault.services._phone import _subdivisions, number_facts, parse_phone, valid_e164_region
 
 _TYPES = (
@@ -185,3 +186,9 @@ def test_facts_of_every_example_number_are_what_the_general_parser_gives() -> No
         facts = number_facts(e164)
         zones = set(phonenumbers.timezone.time_zones_for_number(number)) - {"Etc/Unknown"}
         assert (set(facts.time_zones), facts.subdivisions) == (zones, _subdivisions(number, facts.region)), e164
+
+
+def test_facts_are_the_same_when_phonenumbers_lacks_its_prefix_lookup(monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setattr(_phone, "_prefix_lookup", lambda: None)
+    facts = number_facts("+13055551234")
+    assert facts.subdivisions == frozenset({"US-FL"})

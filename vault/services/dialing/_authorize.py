@@ -30,6 +30,7 @@ from ...policy import (
     ERASED,
     POLICY_ERROR,
     UNKNOWN_HANDLE,
+    CapOverride,
     DialFacts,
     PolicySet,
     UnknownPurpose,
@@ -247,6 +248,7 @@ class _Pending:
     evaluation: _Evaluation
     callee: NumberFacts
     since: datetime | None  # None: no cap or cool-off applies, earlier attempts change nothing
+    caps: tuple[CapOverride, ...]  # the campaign's own
     needs_licences: bool
     line_named: bool  # a check may leave the caller line out: its reasons are then not given
 
@@ -311,17 +313,17 @@ def _plan(policy: PolicySet, evaluation: _Evaluation, line_named: bool, now: dat
     row = evaluation.row
     callee = CALLEE_FACTS.get_or_compute(bytes(row.blind_index), evaluation.number)
     since, needs_licences = None, False
+    caps = campaign_caps(row.caps)
     try:
         purpose = policy.purpose(row.purpose)
     except UnknownPurpose:
         purpose = None  # the engine denies it, naming the purpose
     if purpose is not None:
         plan = policy.plan(policy.jurisdictions_for(callee.region, callee.subdivisions), purpose, row.channel)
-        caps = campaign_caps(row.caps)
         if caps or plan.caps or plan.cooloffs:  # otherwise earlier attempts change nothing: not read
             since = history_horizon(plan, caps, now)
         needs_licences = licences_needed(policy, plan)
-    return _Pending(evaluation, callee, since, needs_licences, line_named)
+    return _Pending(evaluation, callee, since, caps, needs_licences, line_named)
 
 
 def _decide(
@@ -361,7 +363,7 @@ def _decide(
         ),
         licences=licences,
         campaign_window=campaign_window(row.window),
-        campaign_caps=campaign_caps(row.caps),
+        campaign_caps=item.caps,
     )
     decision = decide(policy, facts, now)
     reasons = () if decision.allow else decision.reasons or (POLICY_ERROR,)  # a deny always names a reason

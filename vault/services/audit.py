@@ -28,31 +28,11 @@ GENESIS_HASH = bytes(32)
 _NUMBER_LIKE = re.compile(r"\d(?:\s?\d){6,}")
 
 
-def _entry_payload(
-    tenant_id: str,
-    seq: int,
-    at: datetime,
-    actor: str,
-    action: str,
-    target_type: str | None,
-    target_id: str | None,
-    reason: str | None,
-    details: Mapping[str, Any] | None,
-    key_version: int,
-) -> bytes:
-    body = {
-        "tenant_id": tenant_id, "seq": seq, "at": at.isoformat(timespec="microseconds"),
-        "actor": actor, "action": action, "target_type": target_type, "target_id": target_id,
-        "reason": reason, "details": details, "key_version": key_version,
-    }  # fmt: skip
-    return canonical_json(body).encode("utf-8")
-
-
 def _json_text(value: str | None) -> str:
     return "null" if value is None else encode_basestring(value)
 
 
-def _appended_payload(
+def _entry_payload(
     tenant_id: str,
     seq: int,
     at: datetime,
@@ -64,8 +44,9 @@ def _appended_payload(
     details_json: str | None,
     key_version: int,
 ) -> bytes:
-    """`_entry_payload`'s bytes, written out around the details' canonical JSON (already made for the row)
-    instead of encoding and sorting the whole entry again: an append is on every audited request."""
+    """What an entry's hash covers: the canonical JSON (sorted keys) of its fields, written out around the
+    details' canonical JSON (already made for the row) rather than encoding and sorting a dict of the
+    entry: an append is on every audited request."""
     return (
         f'{{"action":{_json_text(action)},"actor":{_json_text(actor)},'
         f'"at":"{at.isoformat(timespec="microseconds")}","details":{details_json or "null"},'
@@ -147,7 +128,7 @@ def record_event(
         prev_seq, prev_hash = head
         seq = prev_seq + 1
         key_version = keyring.current_version(KeyFamily.AUDIT_MAC)
-        payload = _appended_payload(
+        payload = _entry_payload(
             tenant_id, seq, now, actor_id, action, target_type, target_id, reason, details_json, key_version
         )
         entry_hash = _entry_hash(prev_hash, payload)
@@ -210,7 +191,7 @@ def verify_ledger(session: Session, keyring: TenantKeyring) -> LedgerReport:
             entry.target_type,
             entry.target_id,
             entry.reason,
-            entry.details,
+            canonical_json(entry.details) if entry.details is not None else None,
             entry.key_version,
         )
         recomputed = _entry_hash(prev_hash, payload)

@@ -89,6 +89,68 @@ def test_fast_path_agrees_with_the_general_parser(raw: str) -> None:
     assert _ours(raw) == _general(raw)
 
 
+def _general_national(raw: str, region: str) -> str | None:
+    try:
+        number = phonenumbers.parse(raw, region)
+    except phonenumbers.NumberParseException:
+        return None
+    if not phonenumbers.is_valid_number(number):
+        return None
+    return phonenumbers.format_number(number, phonenumbers.PhoneNumberFormat.E164)
+
+
+def _ours_national(raw: str, region: str) -> str | None:
+    try:
+        return parse_phone(raw, region).e164
+    except InvalidPhoneNumber:
+        return None
+
+
+# Every example number written the national way, as digits (with the spaces and hyphens of its format).
+_NATIONAL_EXAMPLES = sorted(
+    {
+        (
+            "".join(
+                c
+                for c in phonenumbers.format_number(example, phonenumbers.PhoneNumberFormat.NATIONAL)
+                if c in "0123456789 -"
+            ),
+            region,
+        )
+        for region in phonenumbers.SUPPORTED_REGIONS
+        for kind in _TYPES
+        if (example := phonenumbers.example_number_for_type(region, kind)) is not None
+    }
+)
+
+
+def test_national_digits_parse_as_the_general_parser_parses_them_for_every_example_number() -> None:
+    for raw, region in _NATIONAL_EXAMPLES:
+        assert _ours_national(raw, region) == _general_national(raw, region), (raw, region)
+
+
+@settings(max_examples=1500, deadline=None)
+@given(
+    st.sampled_from(sorted(phonenumbers.SUPPORTED_REGIONS)),
+    st.from_regex(r"[0-9][0-9 \-]{3,16}", fullmatch=True),
+)
+def test_national_digits_parse_as_the_general_parser_parses_them(region: str, raw: str) -> None:
+    assert _ours_national(raw, region) == _general_national(raw, region)
+
+
+@settings(max_examples=800, deadline=None)
+@given(st.sampled_from(_NATIONAL_EXAMPLES), st.integers(0, 3), st.data())
+def test_national_digits_near_example_numbers_parse_as_the_general_parser_parses_them(
+    example: tuple[str, str], changes: int, data: st.DataObject
+) -> None:
+    raw, region = example
+    digits = list(raw)
+    for _ in range(changes):
+        digits[data.draw(st.integers(0, len(digits) - 1))] = data.draw(st.sampled_from("0123456789"))
+    mutated = "".join(digits).strip(" -") or "0"
+    assert _ours_national(mutated, region) == _general_national(mutated, region)
+
+
 @settings(max_examples=1500, deadline=None)
 @given(_near_valid_numbers())
 def test_fast_validation_agrees_with_phonenumbers_near_valid_numbers(raw: str) -> None:

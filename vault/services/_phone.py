@@ -185,6 +185,40 @@ def valid_e164_region(raw: str) -> str | None:
     return country[1].valid_region(raw[country[0] :])
 
 
+@functools.cache
+def _national_rules(region: str) -> tuple[str, re.Pattern[str] | None, re.Pattern[str] | None] | None:
+    """A region's calling code, international (IDD) prefix and national prefix, as patterns."""
+    metadata = phonemetadata.PhoneMetadata.metadata_for_region(region)
+    if metadata is None or metadata.country_code is None:
+        return None
+    idd = metadata.international_prefix
+    national_prefix = metadata.national_prefix_for_parsing or metadata.national_prefix
+    return (
+        str(metadata.country_code),
+        re.compile(idd) if idd else None,
+        re.compile(national_prefix) if national_prefix else None,
+    )
+
+
+def _national_e164(raw: str, region: str) -> str | None:
+    """The E.164 form `phonenumbers.parse(raw, region)` gives a valid number written as national digits
+    (spaces and hyphens allowed), when none of the region's prefixes could apply to it: an international
+    or national prefix, or its calling code, at the start. Else None, and the general parser decides.
+
+    With no prefix to strip, the parser's number is the region's calling code and these digits: the
+    same E.164 text, whose validity and region `valid_e164_region` decides as phonenumbers does. About
+    a tenth of the general parser's cost, for imports whose numbers are written the national way."""
+    rules = _national_rules(region)
+    digits = raw.replace(" ", "").replace("-", "")
+    if rules is None or not (digits.isascii() and digits.isdigit()):
+        return None
+    code, idd, national_prefix = rules
+    if digits.startswith(code) or (idd and idd.match(digits)) or (national_prefix and national_prefix.match(digits)):
+        return None
+    candidate = "+" + code + digits
+    return candidate if valid_e164_region(candidate) is not None else None
+
+
 def parse_phone(raw: str, region: str | None = None, *, field: str = "phone") -> ParsedNumber:
     """Normalize to E.164; raises InvalidPhoneNumber (which never echoes the input)."""
     if not isinstance(raw, str) or not raw.strip() or len(raw) > 64:
@@ -192,6 +226,9 @@ def parse_phone(raw: str, region: str | None = None, *, field: str = "phone") ->
     fast_region = valid_e164_region(raw)
     if fast_region is not None:
         return ParsedNumber(e164=raw, region=fast_region)
+    national = _national_e164(raw, region.upper()) if region else None
+    if national is not None:
+        return ParsedNumber(e164=national, region=valid_e164_region(national))
     try:
         number = phonenumbers.parse(raw, region.upper() if region else None)
     except phonenumbers.NumberParseException:

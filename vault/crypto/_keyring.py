@@ -22,7 +22,6 @@ from ._envelope import (
     associated_data_tail,
     envelope_header,
     envelope_key_version,
-    open_envelope,
     open_with,
     seal_with,
 )
@@ -161,9 +160,9 @@ class TenantKeyring:
         return seal_with(AESGCM(dek.reveal()), _FIELD_HEADER, plaintext, aad, os.urandom(NONCE_LEN))
 
     def decrypt_field(self, dek: SecretBytes, contact_id: str, field: str, blob: bytes) -> bytes:
-        aad = self._field_aad + associated_data_tail(contact_id, field)
-        key = dek.reveal()
-        return open_envelope(lambda v: key if v == _FIELD_KEY_VERSION else None, blob, aad)
+        if envelope_key_version(blob) != _FIELD_KEY_VERSION:
+            raise DecryptionError()
+        return open_with(AESGCM(dek.reveal()), blob, self._field_aad + associated_data_tail(contact_id, field))
 
     # -- keyed digests -------------------------------------------------------------
 

@@ -14,6 +14,7 @@ from collections import namedtuple
 from collections.abc import Callable, Hashable, Iterator, Mapping, Sequence
 from contextlib import contextmanager
 from dataclasses import dataclass
+from operator import itemgetter
 from typing import Any
 
 from sqlalchemy import Connection, Dialect
@@ -94,6 +95,8 @@ def as_tx(unit: Session | Connection | Tx) -> Tx:
 class _Compiled:
     sql: str
     positional: tuple[tuple[str, _Processor], ...] | None  # (name, processor) in placeholder order, or None
+    gather: Callable[[Mapping[str, Any]], Any] | None  # positional: the values in placeholder order, one call
+    converted: tuple[tuple[int, Callable[[Any], Any]], ...]  # positional: (placeholder index, bind processor)
     literals: Mapping[str, Any]  # values of binds written into the statement itself
     binds: Mapping[str, _Processor]
     processed: tuple[tuple[int, Callable[[Any], Any]], ...]  # (column index, result processor)
@@ -146,17 +149,29 @@ class Prepared:
             return DBAPIError.instance(sql, None, error, base, hide_parameters=True, dialect=dialect)
 
         positional = tuple((n, binds[n]) for n in compiled.positiontup or ()) if compiled.positional else None
-        return _Compiled(sql, positional, literals, binds, processed, row, wrap_error)
+        gather: Callable[[Mapping[str, Any]], Any] | None = None
+        converted: tuple[tuple[int, Callable[[Any], Any]], ...] = ()
+        if positional:
+            names = [name for name, _ in positional]
+            # itemgetter of one name returns the value itself, not a 1-tuple
+            gather = itemgetter(*names) if len(names) > 1 else (lambda values, name=names[0]: (values[name],))
+            converted = tuple((i, p) for i, (_, p) in enumerate(positional) if p is not None)
+        return _Compiled(sql, positional, gather, converted, literals, binds, processed, row, wrap_error)
 
     def _parameters(self, compiled: _Compiled, params: Mapping[str, Any]) -> Any:
         values = {**compiled.literals, **params} if compiled.literals else params
         binds = compiled.binds
-        if compiled.positional is not None:
-            out: list[Any] = []
-            for name, processor in compiled.positional:
-                value = values[name]
-                out.append(value if processor is None or value is None else processor(value))
+        if compiled.gather is not None:
+            if not compiled.converted:
+                return compiled.gather(values)
+            out = list(compiled.gather(values))
+            for index, convert in compiled.converted:
+                value = out[index]
+                if value is not None:
+                    out[index] = convert(value)
             return out
+        if compiled.positional is not None:  # a statement without parameters
+            return ()
         return {
             name: value if (processor := binds[name]) is None or value is None else processor(value)
             for name, value in ((n, values[n]) for n in binds)

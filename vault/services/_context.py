@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from dataclasses import dataclass
+from typing import Any
 
 from ..clock import Clock
 from ..config import Settings
@@ -11,7 +13,7 @@ from ..storage import Database
 from ._keyrings import KeyringCache
 from ._policies import TenantPolicies
 
-__all__ = ["Actor", "Vault"]
+__all__ = ["Actor", "Vault", "indexes_by_tenant"]
 
 
 @dataclass(frozen=True, slots=True)
@@ -32,3 +34,11 @@ class Vault:
     clock: Clock
     api_key_digester: KeyedDigester  # API key → the digest it is stored under (HMAC under the pepper)
     policies: TenantPolicies
+
+
+def indexes_by_tenant(requests: Sequence[tuple[Actor, Any]]) -> dict[str, list[int]]:
+    """The positions of (actor, item) requests, grouped by the actor's tenant, in order."""
+    grouped: dict[str, list[int]] = {}
+    for index, (actor, _) in enumerate(requests):
+        grouped.setdefault(actor.tenant_id, []).append(index)
+    return grouped

@@ -16,7 +16,7 @@ from ..errors import DialvaultError, NotFound
 from ..storage import Prepared, Tx, bulk_insert
 from ..storage import tables as t
 from ..storage.tables import Contact
-from ._context import Actor, Vault
+from ._context import Actor, Vault, indexes_by_tenant
 from ._ids import new_grouped_ids
 from ._phone import parse_phone, valid_e164_region
 from .audit import record_event
@@ -153,11 +153,8 @@ def register_numbers(
 ) -> list[RegisteredContact]:
     """Single registrations (actor, E.164) of several requests at once, each answered as if alone: an audit
     entry in its actor's name for each contact it created; a number asked for twice is created by the first."""
-    by_tenant: dict[str, list[int]] = {}
-    for index, (actor, _) in enumerate(requests):
-        by_tenant.setdefault(actor.tenant_id, []).append(index)
     results: list[RegisteredContact] = [RegisteredContact("", False)] * len(requests)
-    for tenant_id, indexes in by_tenant.items():
+    for tenant_id, indexes in indexes_by_tenant(requests).items():
         keyring = vault.keyrings.get(unit, tenant_id)
         owners = ensure_contacts(unit, keyring, [requests[i][1] for i in indexes], now)
         for index in indexes:

@@ -38,7 +38,7 @@ from ...policy import (
 )
 from ...storage import Prepared, Tx
 from ...storage import tables as t
-from .._context import Actor, Vault
+from .._context import Actor, Vault, indexes_by_tenant
 from .._handle_tokens import handle_key
 from .._ids import new_sorted_ids
 from .._phone import NumberFacts, parse_phone
@@ -388,11 +388,8 @@ def authorize_all(
     unit: Session | Tx, vault: Vault, requests: Sequence[tuple[Actor, tuple[str, str]]], now: datetime
 ) -> list[DialAnswer]:
     """`authorize` of each (actor, (handle, caller line)), in order, as if one after the other."""
-    by_tenant: dict[str, list[int]] = {}
-    for index, (actor, _) in enumerate(requests):
-        by_tenant.setdefault(actor.tenant_id, []).append(index)
     answers: list[DialAnswer] = [DialAnswer("deny", UNKNOWN_HANDLE)] * len(requests)
-    for tenant_id, indexes in by_tenant.items():
+    for tenant_id, indexes in indexes_by_tenant(requests).items():
         asked = [requests[i][1] for i in indexes]
         evaluations = _evaluate_all(unit, vault, tenant_id, asked, now, lock=True, count_allows=True)
         # Time-sorted: an attempt's time is no secret from the gateway it is returned to, and sorted ids

@@ -109,6 +109,7 @@ PUBLIC = {
         "bulk_update",
         "canonical_json",
         "create_schema",
+        "in_list_chunks",
         "schema_is_current",
         "tables",
         "upgrade_schema",

@@ -13,7 +13,7 @@ from sqlmodel import Session
 
 from ..crypto import KeyFamily, TenantKeyring
 from ..errors import DialvaultError, NotFound
-from ..storage import Prepared, Tx, bulk_insert
+from ..storage import Prepared, Tx, bulk_insert, in_list_chunks
 from ..storage import tables as t
 from ..storage.tables import Contact
 from ._context import Actor, Vault, indexes_by_tenant
@@ -111,18 +111,13 @@ def _ensure(
 
 def _ids_by_blind(unit: Session | Tx, tenant_id: str, blinds: list[bytes]) -> dict[bytes, str]:
     found: dict[bytes, str] = {}
-    for start in range(0, len(blinds), _LOOKUP_SIZES[-1]):
-        chunk = blinds[start : start + _LOOKUP_SIZES[-1]]
-        size = next(s for s in _LOOKUP_SIZES if s >= len(chunk))
-        # Padding repeats a value already asked for, so it changes nothing in the result.
-        params: dict[str, object] = {f"b{i}": chunk[min(i, len(chunk) - 1)] for i in range(size)}
+    for size, params in in_list_chunks("b", blinds, _LOOKUP_SIZES):
         params["tenant"] = tenant_id
         found.update(_ids_by_blind_query(size).all(unit, params))
     return found
 
 
-# A few fixed IN-list sizes, so each shape is compiled once and reused; the largest stays under the 999
-# parameters SQLite builds before 3.32 allow.
+# The largest IN list stays under the 999 parameters SQLite builds before 3.32 allow.
 _LOOKUP_SIZES = (1, 16, 128, 500)
 _PROBE_SIZE = 16
 

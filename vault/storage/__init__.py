@@ -3,7 +3,7 @@
 from . import tables
 from ._bulk import bulk_insert, bulk_update
 from ._database import WRITE_WAIT_SECONDS, Database, DatabaseUnavailable, WriterBusy
-from ._prepared import Prepared, Tx, as_tx
+from ._prepared import Prepared, Tx, as_tx, in_list_chunks
 from ._schema import create_schema, schema_is_current, upgrade_schema
 from ._types import canonical_json
 
@@ -19,6 +19,7 @@ __all__ = [
     "bulk_update",
     "canonical_json",
     "create_schema",
+    "in_list_chunks",
     "schema_is_current",
     "tables",
     "upgrade_schema",

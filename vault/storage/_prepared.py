@@ -23,7 +23,7 @@ from sqlalchemy.sql import ClauseElement
 from sqlalchemy.sql.compiler import SQLCompiler
 from sqlmodel import Session
 
-__all__ = ["Prepared", "Tx", "as_tx"]
+__all__ = ["Prepared", "Tx", "as_tx", "in_list_chunks"]
 
 _Processor = Callable[[Any], Any] | None
 
@@ -238,3 +238,14 @@ class Prepared:
             raise compiled.wrap_error(error) from error
         finally:
             cursor.close()
+
+
+def in_list_chunks(prefix: str, values: Sequence[Any], sizes: Sequence[int]) -> Iterator[tuple[int, dict[str, Any]]]:
+    """`values` as IN-list parameters `prefix`0, 1, … of a Prepared statement: per chunk of at most the
+    largest of `sizes`, the smallest size that holds it and its parameters. A few fixed sizes keep each
+    statement shape compiled once; the padding repeats a value already asked for, so it changes nothing."""
+    largest = sizes[-1]
+    for start in range(0, len(values), largest):
+        chunk = values[start : start + largest]
+        size = next(s for s in sizes if s >= len(chunk))
+        yield size, {f"{prefix}{i}": chunk[min(i, len(chunk) - 1)] for i in range(size)}

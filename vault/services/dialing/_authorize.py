@@ -36,7 +36,7 @@ from ...policy import (
     UnknownPurpose,
     decide,
 )
-from ...storage import Prepared, Tx
+from ...storage import Prepared, Tx, in_list_chunks
 from ...storage import tables as t
 from .._context import Actor, Vault, indexes_by_tenant
 from .._handle_tokens import handle_key
@@ -84,17 +84,10 @@ def caller_line_number(raw: str) -> str:
     return parse_phone(raw, None, field="caller_line").e164
 
 
-# IN lists come in a few fixed lengths, so each statement shape is compiled once; padding repeats a value.
-# At most 16: with a longer list SQLite's planner (without statistics) judged walking the tenant's
-# campaigns or contacts cheaper than the list's primary-key probes, and read every handle of the
-# campaign per batch (tests/dialing/test_query_plans.py pins the plans).
+# IN-list lengths (`in_list_chunks`). At most 16: with a longer list SQLite's planner (without
+# statistics) judged walking the tenant's campaigns or contacts cheaper than the list's primary-key
+# probes, and read every handle of the campaign per batch (tests/dialing/test_query_plans.py pins it).
 _LIST_SIZES = (1, 4, 16)
-
-
-def _padded(prefix: str, values: Sequence[Any]) -> tuple[int, dict[str, Any]]:
-    """The list length to use for `values` (at most the largest), and its parameters `prefix`0, 1, …"""
-    size = next(s for s in _LIST_SIZES if s >= len(values))
-    return size, {f"{prefix}{i}": values[min(i, len(values) - 1)] for i in range(size)}
 
 
 def _handle_query(with_line: bool, lock: bool, size: int) -> Select[Any]:
@@ -195,9 +188,7 @@ def _handle_rows(
 ) -> dict[str, Any]:
     """Handle id → its joined row, for the handles of one tenant named with one caller line (or none)."""
     found: dict[str, Any] = {}
-    largest = _LIST_SIZES[-1]
-    for start in range(0, len(handle_ids), largest):
-        size, params = _padded("h", handle_ids[start : start + largest])
+    for size, params in in_list_chunks("h", handle_ids, _LIST_SIZES):
         params.update(tenant_id=tenant_id, now=now, caller_number=caller_number)
         statement = _handle_statement(caller_number is not None, lock, size)
         found.update((row.handle_id, row) for row in statement.all(unit, params))
@@ -212,9 +203,7 @@ def _histories(
 ) -> dict[tuple[str, str], list[_Attempt]]:
     """(contact, purpose) → its attempts authorized after `since` and its refusals, of any age."""
     found: dict[tuple[str, str], list[_Attempt]] = {}
-    largest = _LIST_SIZES[-1]
-    for start in range(0, len(contact_ids), largest):
-        size, params = _padded("c", contact_ids[start : start + largest])
+    for size, params in in_list_chunks("c", contact_ids, _LIST_SIZES):
         params.update(tenant_id=tenant_id, since=since)
         for r in _history_statement(size).all(unit, params):
             found.setdefault((r.contact_id, r.purpose), []).append((r.authorized_at, r.outcome, r.outcome_at))

@@ -101,6 +101,7 @@ PUBLIC = {
         "Database",
         "DatabaseUnavailable",
         "Prepared",
+        "SCHEMA_REVISION",
         "Tx",
         "WRITE_WAIT_SECONDS",
         "WriterBusy",

@@ -7,7 +7,6 @@ from pathlib import Path
 from typing import Annotated
 
 import typer
-import uvicorn
 from sqlalchemy import select
 
 from ..errors import DialvaultError
@@ -161,6 +160,8 @@ def serve(
         key_file = settings.home / "admin.key"
         init(data_dir=settings.home, database_url=database_url, admin_key_file=key_file)
     open_from(settings).database.dispose()  # fail fast, in this process, on bad settings or keys
+    import uvicorn  # noqa: PLC0415 - here: every other command starts ~0.1 s sooner without it
+
     uvicorn.run(
         "vault.api:app_from_environment",
         factory=True,

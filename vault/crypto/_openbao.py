@@ -17,11 +17,12 @@ from __future__ import annotations
 
 import base64
 import re
-from typing import Any
-
-import httpx
+from typing import TYPE_CHECKING, Any
 
 from ._errors import DecryptionError, KeyProviderUnavailable
+
+if TYPE_CHECKING:
+    import httpx
 
 __all__ = ["OpenBaoKeyProvider"]
 
@@ -65,6 +66,8 @@ class OpenBaoKeyProvider:
         headers = {"X-Vault-Request": "true"}
         if namespace:
             headers["X-Vault-Namespace"] = namespace
+        import httpx  # noqa: PLC0415 - not at module level: a vault with a local key file never loads it
+
         self._client = httpx.Client(
             base_url=f"{self._addr}/v1/",
             headers=headers,
@@ -177,6 +180,8 @@ class OpenBaoKeyProvider:
     def _send(self, method: str, path: str, body: dict[str, Any] | None) -> httpx.Response:
         # The exception is raised outside the `except` block so that it carries no
         # __context__ (the httpx request, headers and token included).
+        import httpx  # noqa: PLC0415
+
         failure: str | None = None
         try:
             return self._client.request(method, path, json=body, headers={"X-Vault-Token": self._token})

@@ -4,10 +4,11 @@ from . import tables
 from ._bulk import bulk_insert, bulk_update
 from ._database import WRITE_WAIT_SECONDS, Database, DatabaseUnavailable, WriterBusy
 from ._prepared import Prepared, Tx, as_tx, in_list_chunks
-from ._schema import create_schema, schema_is_current, upgrade_schema
+from ._schema import SCHEMA_REVISION, create_schema, schema_is_current, upgrade_schema
 from ._types import canonical_json
 
 __all__ = [
+    "SCHEMA_REVISION",
     "WRITE_WAIT_SECONDS",
     "Database",
     "DatabaseUnavailable",

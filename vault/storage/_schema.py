@@ -3,20 +3,27 @@
 from __future__ import annotations
 
 from pathlib import Path
+from typing import TYPE_CHECKING
 
-from alembic import command
-from alembic.config import Config
-from alembic.runtime.migration import MigrationContext
-from alembic.script import ScriptDirectory
+from sqlalchemy import text
+from sqlalchemy.exc import OperationalError, ProgrammingError
 
 from ._database import Database
 
-__all__ = ["alembic_config", "create_schema", "schema_is_current", "upgrade_schema"]
+if TYPE_CHECKING:
+    from alembic.config import Config
+
+__all__ = ["SCHEMA_REVISION", "alembic_config", "create_schema", "schema_is_current", "upgrade_schema"]
 
 _MIGRATIONS = Path(__file__).resolve().parent.parent / "migrations"
+# The newest migration's revision (a test holds it to Alembic's head). Opening a vault compares it with the
+# database's without loading Alembic and reading every migration script: ~0.2 s off each CLI command.
+SCHEMA_REVISION = "0007"
 
 
 def alembic_config(database: Database) -> Config:
+    from alembic.config import Config  # noqa: PLC0415 - Alembic loads only to migrate
+
     config = Config()
     config.set_main_option("script_location", str(_MIGRATIONS))
     config.set_main_option("sqlalchemy.url", database.url.replace("%", "%%"))
@@ -25,6 +32,8 @@ def alembic_config(database: Database) -> Config:
 
 
 def upgrade_schema(database: Database, revision: str = "head") -> None:
+    from alembic import command  # noqa: PLC0415
+
     command.upgrade(alembic_config(database), revision)
 
 
@@ -34,6 +43,9 @@ def create_schema(database: Database) -> None:
 
 
 def schema_is_current(database: Database) -> bool:
-    head = ScriptDirectory.from_config(alembic_config(database)).get_current_head()
     with database.engine.connect() as connection:
-        return MigrationContext.configure(connection).get_current_revision() == head
+        try:
+            revisions = connection.execute(text("SELECT version_num FROM alembic_version")).scalars().all()
+        except (OperationalError, ProgrammingError):  # no version table: an empty database
+            return False
+    return revisions == [SCHEMA_REVISION]

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import csv
 import hashlib
+from collections.abc import Callable, Sequence
 from datetime import UTC, datetime
 from pathlib import Path
 
@@ -18,7 +19,7 @@ from vault.cli import app
 from vault.config import Settings
 from vault.crypto import jws_verify
 from vault.services import Actor, Role, Vault
-from vault.services.consent import ImportRow, import_batch, register_notice
+from vault.services.consent import ImportRow, RowIdentity, import_batch, register_notice
 from vault.storage import tables as t
 from vault.storage import upgrade_schema
 from vault.storage._schema import alembic_config
@@ -58,6 +59,11 @@ def _events(vault: Vault) -> int:
         return int(session.execute(select(func.count()).select_from(t.consent_events)).scalar_one())
 
 
+def _rejects(path: Path) -> list[tuple[str, str]]:
+    with path.open(encoding="utf-8") as handle:
+        return [(r["line"], r["reason"]) for r in csv.DictReader(handle)]
+
+
 def _write(path: Path, lines: list[str]) -> Path:
     path.write_text(HEADER + "".join(lines), encoding="utf-8")
     return path
@@ -78,6 +84,16 @@ def test_good_rows_load_and_bad_rows_go_to_the_reject_file_with_line_and_reason(
         ("8", "channel_not_allowed"),
     ]
     assert "loaded 3" in result.output
+
+
+def test_rows_of_the_wrong_width_keep_line_and_reason_under_their_headers(cli_env: Vault, tmp_path: Path) -> None:
+    short, long = "+8613800138009,,marketing\n", GOOD[0].rstrip("\n") + ",extra,cells\n"
+    source = _write(tmp_path / "in.csv", [short, long])
+    rejects = tmp_path / "rejects.csv"
+    assert CliRunner().invoke(app, ["import", str(source), "--reject-file", str(rejects)]).exit_code == 0
+    assert _rejects(rejects) == [("2", "wrong_column_count"), ("3", "wrong_column_count")]
+    with rejects.open(encoding="utf-8") as handle:
+        assert list(csv.reader(handle))[2][-2:] == ["extra", "cells"]
 
 
 def test_rerunning_the_same_file_adds_nothing(cli_env: Vault, tmp_path: Path) -> None:
@@ -190,3 +206,73 @@ def test_suppress_import_loads_a_dnc_list(cli_env: Vault, tmp_path: Path) -> Non
         assert session.execute(select(func.count()).select_from(t.suppressions)).scalar_one() == 2
     with rejects.open(encoding="utf-8") as handle:
         assert [(r["line"], r["reason"]) for r in csv.DictReader(handle)] == [("4", "invalid_phone_number")]
+
+
+def _stored_keys(vault: Vault) -> set[str]:
+    with vault.database.read() as session:
+        return set(session.execute(select(t.consent_events.c.idempotency_key)).scalars())
+
+
+@pytest.fixture
+def parsed_ahead(monkeypatch: pytest.MonkeyPatch) -> None:
+    """Every file is large enough for the second process that parses numbers and keys ahead."""
+    monkeypatch.setattr("vault.cli._import._AHEAD_MIN_BYTES", 0)
+
+
+@pytest.mark.usefixtures("parsed_ahead")
+def test_rows_parsed_ahead_in_a_second_process_load_and_reject_as_in_one(cli_env: Vault, tmp_path: Path) -> None:
+    lines = [GOOD[0], "\n", BAD[0], "+8613800138009,,marketing\n", GOOD[1], BAD[1], BAD[2], GOOD[2], BAD[3]]
+    source = _write(tmp_path / "in.csv", lines)
+    rejects = tmp_path / "rejects.csv"
+    result = CliRunner().invoke(app, ["import", str(source), "--reject-file", str(rejects), "--batch-size", "3"])
+    assert result.exit_code == 0, result.output
+    assert "loaded 3" in result.output
+    assert sorted(_rejects(rejects), key=lambda reject: int(reject[0])) == [
+        ("4", "invalid_phone_number"),
+        ("5", "wrong_column_count"),
+        ("7", "unknown_purpose"),
+        ("8", "invalid_consented_at"),
+        ("10", "channel_not_allowed"),
+    ]
+
+
+def test_keys_parsed_ahead_match_the_keys_parsed_in_one_process(
+    cli_env: Vault, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    source = _write(tmp_path / "in.csv", GOOD)
+    assert CliRunner().invoke(app, ["import", str(source)]).exit_code == 0
+    monkeypatch.setattr("vault.cli._import._AHEAD_MIN_BYTES", 0)
+    again = CliRunner().invoke(app, ["import", str(source)])
+    assert again.exit_code == 0
+    assert "duplicates skipped 3" in again.output
+
+
+@pytest.mark.usefixtures("parsed_ahead")
+def test_the_identities_the_second_process_gives_are_the_ones_stored(
+    cli_env: Vault, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    def marked(digest: Callable[[str], bytes], header: Sequence[str]) -> Callable[[Sequence[str]], RowIdentity]:
+        return lambda values: RowIdentity(values[0], f"import:ahead-{values[0]}")
+
+    monkeypatch.setattr("vault.cli._import.row_identities", marked)
+    assert CliRunner().invoke(app, ["import", str(_write(tmp_path / "in.csv", [GOOD[0]]))]).exit_code == 0
+    assert _stored_keys(cli_env) == {"import:ahead-+8613800138001"}
+
+
+@pytest.mark.usefixtures("parsed_ahead")
+def test_rows_the_second_process_failed_on_are_parsed_by_the_loader(
+    cli_env: Vault, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    def failing(digest: Callable[[str], bytes], header: Sequence[str]) -> Callable[[Sequence[str]], RowIdentity]:
+        def identity(values: Sequence[str]) -> RowIdentity:
+            raise RuntimeError(values[0])
+
+        return identity
+
+    monkeypatch.setattr("vault.cli._import.row_identities", failing)
+    source = _write(tmp_path / "in.csv", [*GOOD, BAD[0]])
+    result = CliRunner().invoke(app, ["import", str(source), "--reject-file", str(tmp_path / "r.csv")])
+    assert result.exit_code == 0, result.output
+    assert "loaded 3" in result.output
+    assert "13800138001" not in result.output
+    assert _rejects(tmp_path / "r.csv") == [("5", "invalid_phone_number")]

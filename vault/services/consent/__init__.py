@@ -18,7 +18,16 @@ from ._capture import (
 )
 from ._complaints import FiledComplaint, file_complaint, list_complaints, resolve_complaint
 from ._idempotency import StoredResponse, recall_response, remember_response, request_digest
-from ._import import IMPORT_COLUMNS, REQUIRED_COLUMNS, ImportRow, RowOutcome, import_batch, missing_columns
+from ._import import (
+    IMPORT_COLUMNS,
+    REQUIRED_COLUMNS,
+    ImportRow,
+    RowIdentity,
+    RowOutcome,
+    import_batch,
+    missing_columns,
+    row_identities,
+)
 from ._notices import NoticeClaim, NoticeRef, RegisteredNotice, notice_sha256, register_notice
 from ._receipts import SignedReceipt, contact_receipts, get_receipt, published_jwks
 from ._subjects import Subject, resolve_subject
@@ -45,6 +54,7 @@ __all__ = [
     "NoticeClaim",
     "NoticeRef",
     "RegisteredNotice",
+    "RowIdentity",
     "RowOutcome",
     "SignedReceipt",
     "StoredResponse",
@@ -77,6 +87,7 @@ __all__ = [
     "request_digest",
     "resolve_complaint",
     "resolve_subject",
+    "row_identities",
     "suppress_blind_index",
     "withdraw_consents",
 ]

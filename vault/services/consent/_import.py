@@ -17,17 +17,35 @@ from ..contacts import BatchItemError
 from ._capture import ConsentInput, DuplicateItem, capture_consents
 from ._notices import NoticeClaim
 
-__all__ = ["IMPORT_COLUMNS", "REQUIRED_COLUMNS", "ImportRow", "RowOutcome", "import_batch", "missing_columns"]
+__all__ = [
+    "IMPORT_COLUMNS",
+    "REQUIRED_COLUMNS",
+    "ImportRow",
+    "RowIdentity",
+    "RowOutcome",
+    "import_batch",
+    "missing_columns",
+    "row_identities",
+]
 
 REQUIRED_COLUMNS = ("phone", "purpose", "channels", "notice_id", "notice_version", "method", "consented_at")
 IMPORT_COLUMNS = (*REQUIRED_COLUMNS, "region", "expires_at", "jurisdiction", "language")
 
 
+class RowIdentity(NamedTuple):
+    """What a row's parse costs most: its number in E.164 and its idempotency key (computed ahead, elsewhere)."""
+
+    e164: str
+    key: str
+
+
 class ImportRow(NamedTuple):
-    """One CSV record: its line number and its cells, in the order of the file's header."""
+    """One CSV record: its line number and its cells, in the order of the file's header; `identity` when
+    `row_identities` already gave it for these cells."""
 
     line: int
     values: Sequence[str]
+    identity: RowIdentity | None = None
 
 
 class RowOutcome(NamedTuple):
@@ -79,16 +97,19 @@ class _Rows:
             found = self._channels[value] = (channels, ";".join(channels))
         return found
 
-    def input(self, values: Sequence[str]) -> ConsentInput:
+    def input(self, values: Sequence[str], identity: RowIdentity | None = None) -> ConsentInput:
         width = self._width
         row = [*values, ""] if len(values) == width else [*values[:width], *[""] * (width + 1 - len(values[:width]))]
         phone, purpose, channels_text, notice_id, notice_version, method, consented, region, expires, juris, lang = map(
             str.strip, self._cells(row)
         )
-        try:
-            e164 = parse_phone(phone, region or None).e164
-        except DialvaultError as exc:
-            raise _Reject(exc.code) from None
+        if identity is not None:
+            e164 = identity.e164
+        else:
+            try:
+                e164 = parse_phone(phone, region or None).e164
+            except DialvaultError as exc:
+                raise _Reject(exc.code) from None
         consented_at, consented_iso = self._date(consented, "invalid_consented_at")
         expires_at, expires_iso = self._date(expires, "invalid_expires_at") if expires else (None, "")
         channels, channels_key = self._channel_list(channels_text)
@@ -96,19 +117,42 @@ class _Rows:
             raise _Reject("missing_channels")
         if not purpose or not method or not notice_id or not notice_version:
             raise _Reject("missing_value")
-        normalized = "\x1f".join(
-            (e164, purpose, channels_key, notice_id, notice_version, method, consented_iso,
-             expires_iso, juris, lang)
-        )  # fmt: skip
+        if identity is not None:
+            key = identity.key
+        else:
+            normalized = "\x1f".join(
+                (e164, purpose, channels_key, notice_id, notice_version, method, consented_iso,
+                 expires_iso, juris, lang)
+            )  # fmt: skip
+            key = "import:" + self._row_digest(normalized).hex()
         notice = self._notices.get((notice_id, notice_version))
         if notice is None:
             notice = self._notices[(notice_id, notice_version)] = NoticeClaim(notice_id, notice_version)
-        key = "import:" + self._row_digest(normalized).hex()
         # Positional: keyword construction of a named tuple costs as much again, per row.
         return ConsentInput(
             purpose, channels, notice, method, e164, None, None, juris or None, lang or None, None, expires_at,
             consented_at, key, True,
         )  # fmt: skip
+
+
+def row_identities(
+    row_digest: Callable[[str], bytes], header: Sequence[str]
+) -> Callable[[Sequence[str]], RowIdentity | None]:
+    """The identity of a row's cells, or None if the row is to be rejected (`import_batch` then says why).
+
+    A pure function of the cells and the tenant's row key: a bulk loader computes it ahead, in parallel with
+    the loading, and hands it to `import_batch` with the row.
+    """
+    parse = _Rows(row_digest, header)
+
+    def identity(values: Sequence[str]) -> RowIdentity | None:
+        try:
+            item = parse.input(values)
+        except _Reject:
+            return None
+        return RowIdentity(item.phone or "", item.idempotency_key or "")
+
+    return identity
 
 
 def import_batch(
@@ -121,7 +165,7 @@ def import_batch(
     positions: list[int] = []
     for position, row in enumerate(rows):
         try:
-            inputs.append(parse.input(row.values))
+            inputs.append(parse.input(row.values, row.identity))
             positions.append(position)
         except _Reject as exc:
             outcomes[position] = RowOutcome(row.line, "rejected", exc.code)

@@ -303,7 +303,7 @@ def measure_import(run: Run) -> None:
                 rate,
                 "rows/s",
                 limited_by="the loading process: CSV parsing, contact + consent state + event rows per line (a "
-                "second process parses each line's number and key ahead, ~15% of a line's work); SQLite's writes: "
+                "second process parses each line's number and key and seals its contact row ahead); SQLite's writes: "
                 "two random-key indexes (blind index, row idempotency key) make each commit rewrite most of their "
                 "pages, and they slow as the tables outgrow the page cache (the contact-keyed indexes take each "
                 "part's rows in one region); 20,000 rows per transaction (the default); wall time includes start-up "

@@ -7,6 +7,7 @@ import hashlib
 from collections.abc import Callable, Sequence
 from datetime import UTC, datetime
 from pathlib import Path
+from typing import Any
 
 import pytest
 from alembic import command
@@ -17,9 +18,10 @@ from typer.testing import CliRunner
 from tests.conftest import TenantKeys
 from vault.cli import app
 from vault.config import Settings
-from vault.crypto import jws_verify
+from vault.crypto import TenantKeyring, jws_verify
 from vault.services import Actor, Role, Vault
-from vault.services.consent import ImportRow, RowIdentity, import_batch, register_notice
+from vault.services.consent import ImportRow, RowIdentity, import_batch, register_notice, row_identities
+from vault.services.contacts import decrypt_number, register_contact
 from vault.storage import tables as t
 from vault.storage import upgrade_schema
 from vault.storage._schema import alembic_config
@@ -251,8 +253,8 @@ def test_keys_parsed_ahead_match_the_keys_parsed_in_one_process(
 def test_the_identities_the_second_process_gives_are_the_ones_stored(
     cli_env: Vault, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    def marked(digest: Callable[[str], bytes], header: Sequence[str]) -> Callable[[Sequence[str]], RowIdentity]:
-        return lambda values: RowIdentity(values[0], f"import:ahead-{values[0]}")
+    def marked(keyring: TenantKeyring, header: Sequence[str]) -> Callable[[Sequence[Sequence[str]]], list[RowIdentity]]:
+        return lambda rows: [RowIdentity(values[0], f"import:ahead-{values[0]}") for values in rows]
 
     monkeypatch.setattr("vault.cli._import.row_identities", marked)
     assert CliRunner().invoke(app, ["import", str(_write(tmp_path / "in.csv", [GOOD[0]]))]).exit_code == 0
@@ -263,11 +265,13 @@ def test_the_identities_the_second_process_gives_are_the_ones_stored(
 def test_rows_the_second_process_failed_on_are_parsed_by_the_loader(
     cli_env: Vault, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    def failing(digest: Callable[[str], bytes], header: Sequence[str]) -> Callable[[Sequence[str]], RowIdentity]:
-        def identity(values: Sequence[str]) -> RowIdentity:
-            raise RuntimeError(values[0])
+    def failing(
+        keyring: TenantKeyring, header: Sequence[str]
+    ) -> Callable[[Sequence[Sequence[str]]], list[RowIdentity]]:
+        def identities(rows: Sequence[Sequence[str]]) -> list[Any]:
+            raise RuntimeError(rows[0][0])
 
-        return identity
+        return identities
 
     monkeypatch.setattr("vault.cli._import.row_identities", failing)
     source = _write(tmp_path / "in.csv", [*GOOD, BAD[0]])
@@ -276,3 +280,37 @@ def test_rows_the_second_process_failed_on_are_parsed_by_the_loader(
     assert "loaded 3" in result.output
     assert "13800138001" not in result.output
     assert _rejects(tmp_path / "r.csv") == [("5", "invalid_phone_number")]
+
+
+def _import_with_identities(vault: Vault, tenant_id: str, lines: list[str]) -> list[RowIdentity]:
+    header = HEADER.strip().split(",")
+    cells = [line.strip().split(",") for line in lines]
+    actor = Actor(tenant_id, "test", "import")
+    with vault.database.write() as session:
+        identities = row_identities(vault.keyrings.get(session, tenant_id), header)(cells)
+        rows = [ImportRow(n, values, identity) for n, values, identity in zip([2, 3], cells, identities, strict=True)]
+        import_batch(session, vault, actor, header, rows, vault.clock.now())
+    assert all(identity is not None and identity.contact is not None for identity in identities)
+    return [identity for identity in identities if identity is not None]
+
+
+def test_new_numbers_get_the_contacts_sealed_ahead(cli_env: Vault, acme: TenantKeys) -> None:
+    identities = _import_with_identities(cli_env, acme.tenant_id, GOOD[:2])
+    with cli_env.database.read() as session:
+        keyring = cli_env.keyrings.get(session, acme.tenant_id)
+        stored = {row.id: row for row in session.execute(select(t.contacts))}
+    for identity in identities:
+        assert identity.contact is not None
+        row = stored[identity.contact.contact_id]
+        assert decrypt_number(keyring, row.id, row.wrapped_dek, row.phone_ct) == identity.e164
+
+
+def test_a_known_number_keeps_its_contact_whatever_was_sealed_ahead(cli_env: Vault, acme: TenantKeys) -> None:
+    actor = Actor(acme.tenant_id, "test", "admin")
+    with cli_env.database.write() as session:
+        known = register_contact(session, cli_env, actor, "+8613800138002", None, cli_env.clock.now())
+    _import_with_identities(cli_env, acme.tenant_id, GOOD[:2])
+    with cli_env.database.read() as session:
+        assert session.execute(select(func.count()).select_from(t.contacts)).scalar_one() == 2
+        owners = session.execute(select(t.consent_events.c.contact_id)).scalars().all()
+    assert known.contact_id in owners

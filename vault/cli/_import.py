@@ -53,16 +53,18 @@ _PART_ROWS = 5000
 # From this size on, a second process parses each record's number and key ahead of the loading (on another
 # core): below it, starting the process would cost about what it saves.
 _AHEAD_MIN_BYTES = 1 << 20
-_AHEAD_BATCH = 1000  # records per message from that process
-# The pipe's buffer: how far that process may run ahead. The loader takes a part's answers at once (5,000
-# records, ~0.5 MB): with the default 64 KiB it would wait while they were computed.
+# Records per message from that process: a part's worth, so that the contact ids it gives out for a part's
+# new numbers share a group, as the loader's own would.
+_AHEAD_BATCH = _PART_ROWS
+# The pipe's buffer: how far that process may run ahead. The loader takes a part's answers at once (~1.4 MB):
+# with the default 64 KiB it would wait while most of them were computed.
 _AHEAD_PIPE_BYTES = 1 << 20
 RejectFile = Annotated[
     Path | None, typer.Option("--reject-file", help="CSV of rejected rows (default FILE.rejects.csv)")
 ]
 BatchSize = Annotated[int, typer.Option("--batch-size", min=1, max=100_000, help="rows per transaction")]
 _Chunk = list[tuple[int, list[str]]]
-_Identify = Callable[[Sequence[str]], RowIdentity | None]
+_Identify = Callable[[Sequence[Sequence[str]]], list[RowIdentity | None]]
 
 
 class _Source:
@@ -218,7 +220,7 @@ def import_consents(
 
     def identities(header: list[str]) -> _Identify:
         with vault.database.read() as session:
-            return row_identities(vault.keyrings.get(session, tenant_id).import_row_digest, header)
+            return row_identities(vault.keyrings.get(session, tenant_id), header)
 
     def load(header: list[str], parts: Iterator[_Chunk], rejects: _Rejects, tally: _Tally, ahead: _Ahead) -> None:
         _load_consent_batch(vault, actor, header, parts, rejects, tally, ahead)
@@ -293,17 +295,14 @@ def _identify_ahead(path: Path, identify: _Identify, width: int, sender: Connect
     word: a traceback here could carry a row's cells.
     """
     gc.freeze()  # the inherited heap is never collected here: pages shared with the parent stay shared
-    answers: list[tuple[int, RowIdentity | None]] = []
     try:
         with path.open("r", encoding="utf-8-sig", newline="") as handle:
             reader = csv.reader(handle)
             next(reader, None)
-            for line, values in _records((reader.line_num, values) for values in reader):
-                answers.append((line, identify(values) if len(values) == width else None))
-                if len(answers) >= _AHEAD_BATCH:
-                    sender.send(answers)
-                    answers = []
-        sender.send(answers)
+            records = _records((reader.line_num, values) for values in reader)
+            while batch := list(itertools.islice(records, _AHEAD_BATCH)):
+                whole = [(line, values) for line, values in batch if len(values) == width]
+                sender.send(list(zip([line for line, _ in whole], identify([v for _, v in whole]), strict=True)))
     except Exception:  # noqa: S110 - see the docstring
         pass
     finally:

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from datetime import datetime
 from functools import cache
@@ -25,6 +25,7 @@ __all__ = [
     "PHONE_FIELD",
     "BatchItemError",
     "RegisteredContact",
+    "SealedContact",
     "decrypt_number",
     "ensure_contacts",
     "find_contact_id",
@@ -34,6 +35,7 @@ __all__ = [
     "register_numbers",
     "require_contact",
     "reveal_number",
+    "seal_contacts",
 ]
 
 PHONE_FIELD = "phone"
@@ -43,6 +45,16 @@ class RegisteredContact(NamedTuple):
     # A named tuple, not a frozen dataclass: batches build thousands and it is 2-3x cheaper to create.
     contact_id: str
     created: bool
+
+
+class SealedContact(NamedTuple):
+    """A new contact's row but its times, made before it is known to be new: none of it needs the database."""
+
+    contact_id: str
+    blind_index: bytes
+    wrapped_dek: bytes
+    dek_key_version: int
+    phone_ct: bytes
 
 
 @dataclass(frozen=True, slots=True)
@@ -59,19 +71,41 @@ _CONTACT_COLUMNS = (
 
 
 def ensure_contacts(
-    unit: Session | Tx, keyring: TenantKeyring, numbers: Sequence[str], now: datetime
+    unit: Session | Tx,
+    keyring: TenantKeyring,
+    numbers: Sequence[str],
+    now: datetime,
+    sealed: Mapping[str, SealedContact] | None = None,
 ) -> dict[str, tuple[str, bool]]:
-    """E.164 → (contact_id, created) for each distinct number; inserts the missing ones atomically."""
+    """E.164 → (contact_id, created) for each distinct number; inserts the missing ones atomically.
+
+    `sealed`: rows made ahead (`seal_contacts`, by a bulk loader's second process) for numbers that may be
+    new; a new number without one is sealed here."""
     distinct = list(dict.fromkeys(numbers))
-    ids, created = _ensure(unit, keyring, distinct, now)
+    ids, created = _ensure(unit, keyring, distinct, now, sealed or {})
     return dict(zip(distinct, zip(ids, created, strict=True), strict=True))
 
 
+def seal_contacts(keyring: TenantKeyring, numbers: Sequence[str]) -> list[SealedContact]:
+    """New-contact rows for `numbers` (distinct E.164). Their ids share a random group: the rows of one call
+    land in one region of the contact-keyed indexes."""
+    # Grouped, not time-sorted: contact ids reach dialers and capture systems, and a pseudonym must not tell
+    # when a person's number arrived.
+    ids = new_grouped_ids("ct", len(numbers))
+    blinds = keyring.blind_indexes(numbers)
+    sealed = keyring.seal_new_contacts(PHONE_FIELD, list(zip(ids, [n.encode("ascii") for n in numbers], strict=True)))
+    version = keyring.current_version(KeyFamily.CONTACT_DEK_WRAP)
+    return [
+        SealedContact(contact_id, blind, wrapped, version, phone_ct)
+        for contact_id, blind, (wrapped, phone_ct) in zip(ids, blinds, sealed, strict=True)
+    ]
+
+
 def _ensure(
-    unit: Session | Tx, keyring: TenantKeyring, numbers: list[str], now: datetime
+    unit: Session | Tx, keyring: TenantKeyring, numbers: list[str], now: datetime, ahead: Mapping[str, SealedContact]
 ) -> tuple[list[str], list[bool]]:
     """The contact id of each of `numbers` (distinct E.164), and whether this call created it."""
-    blinds = keyring.blind_indexes(numbers)
+    blinds = _blind_indexes(keyring, numbers, ahead)
     tenant_id = keyring.tenant_id
     # Batches are mostly all new (a load) or mostly known (a re-send), and a probe of a few numbers tells
     # which: a new batch skips the lookup (the insert's conflict check does it), a known one skips sealing.
@@ -82,18 +116,13 @@ def _ensure(
     missing = [i for i, blind in enumerate(blinds) if blind not in existing] if existing else range(len(blinds))
     if not missing:
         return [existing[blind] for blind in blinds], [False] * len(blinds)
-    # Grouped, not time-sorted: contact ids reach dialers and capture systems, and a pseudonym must not tell
-    # when a person's number arrived. The group keeps a batch's rows in one region of the contact-keyed
-    # indexes (contacts, consent states and events, dial handles).
-    ids = new_grouped_ids("ct", len(missing))
-    sealed = keyring.seal_new_contacts(
-        PHONE_FIELD, list(zip(ids, [numbers[i].encode("ascii") for i in missing], strict=True))
-    )
-    version = keyring.current_version(KeyFamily.CONTACT_DEK_WRAP)
+    unsealed = [numbers[i] for i in missing if numbers[i] not in ahead]
+    made = dict(zip(unsealed, seal_contacts(keyring, unsealed), strict=True)) if unsealed else {}
+    new = [ahead.get(numbers[i]) or made[numbers[i]] for i in missing]
     rows = [
-        (contact_id, tenant_id, blinds[i], wrapped, version, phone_ct, now, now)
-        for contact_id, i, (wrapped, phone_ct) in zip(ids, missing, sealed, strict=True)
+        (c.contact_id, tenant_id, c.blind_index, c.wrapped_dek, c.dek_key_version, c.phone_ct, now, now) for c in new
     ]
+    ids = [c.contact_id for c in new]
     inserted = bulk_insert(
         unit, t.contacts, rows, columns=_CONTACT_COLUMNS, ignore_conflicts_on=["tenant_id", "blind_index"]
     )
@@ -107,6 +136,15 @@ def _ensure(
     mine = set(ids)
     owners = [existing[blind] for blind in blinds]
     return owners, [owner in mine for owner in owners]
+
+
+def _blind_indexes(keyring: TenantKeyring, numbers: list[str], ahead: Mapping[str, SealedContact]) -> list[bytes]:
+    if not ahead:
+        return keyring.blind_indexes(numbers)
+    found = [sealed.blind_index if (sealed := ahead.get(n)) is not None else None for n in numbers]
+    unknown = [n for n, blind in zip(numbers, found, strict=True) if blind is None]
+    computed = iter(keyring.blind_indexes(unknown) if unknown else [])
+    return [blind if blind is not None else next(computed) for blind in found]
 
 
 def _ids_by_blind(unit: Session | Tx, tenant_id: str, blinds: list[bytes]) -> dict[bytes, str]:
@@ -181,7 +219,7 @@ def register_contacts(
     distinct = dict.fromkeys(numbers)
     distinct.pop(None, None)
     ordered = cast(list[str], list(distinct))
-    ids, created = _ensure(unit, keyring, ordered, now) if ordered else ([], [])
+    ids, created = _ensure(unit, keyring, ordered, now, {}) if ordered else ([], [])
     results: list[RegisteredContact | BatchItemError]
     if len(ordered) == len(items):  # every item valid and distinct: the results are in item order
         results = list(map(RegisteredContact, ids, created))

@@ -25,7 +25,7 @@ from .._context import Actor, Vault
 from .._ids import new_sorted_ids
 from .._phone import parse_phone, valid_e164_region
 from ..audit import record_event
-from ..contacts import BatchItemError, ensure_contacts, register_contact
+from ..contacts import BatchItemError, SealedContact, ensure_contacts, register_contact
 from ._notices import NoticeClaim, NoticeRef, resolve_notices
 from ._receipts import ReceiptSealer, ReceiptShape, receipt_id_of_event, tenant_name
 from ._rules import ConsentRules, PurposeRules, rules_for
@@ -265,7 +265,7 @@ def _load_states(session: Session, tenant_id: str, contact_ids: Iterable[str]) -
                 c.contact_id, c.purpose, c.consent_id, c.status, type_coerce(c.channels, Text), c.given_at,
                 c.expires_at, c.withdrawn_at,
             ).where(c.tenant_id == tenant_id, c.contact_id.in_(ids[start : start + _CHUNK]))
-        ).tuples()  # fmt: skip
+        )  # fmt: skip
         for contact_id, purpose, consent_id, status, text, given_at, expires_at, withdrawn_at in rows:
             channels = channel_lists.get(text)
             if channels is None:
@@ -356,7 +356,12 @@ def _contact_deks(session: Session, keyring: TenantKeyring, ids: list[str]) -> d
 
 
 def _capture(
-    session: Session, vault: Vault, actor: Actor, items: Sequence[ConsentInput], now: datetime
+    session: Session,
+    vault: Vault,
+    actor: Actor,
+    items: Sequence[ConsentInput],
+    now: datetime,
+    sealed: Mapping[str, SealedContact] | None = None,
 ) -> list[CapturedConsent | DuplicateItem | DialvaultError]:
     tenant_id = actor.tenant_id
     rules = rules_for(session, vault, tenant_id)
@@ -414,7 +419,7 @@ def _capture(
     elif numbered:
         # Numbers are already normalized: register them in bulk without parsing them again.
         keyring = vault.keyrings.get(session, tenant_id)
-        owners = ensure_contacts(session, keyring, list(dict.fromkeys(i.e164 or "" for i in numbered)), now)
+        owners = ensure_contacts(session, keyring, list(dict.fromkeys(i.e164 or "" for i in numbered)), now, sealed)
         for item in numbered:
             item.contact_id = owners[item.e164 or ""][0]
         fresh = {contact_id for contact_id, was_created in owners.values() if was_created}
@@ -539,12 +544,14 @@ def capture_consents(
     now: datetime,
     *,
     action: str = "consents.captured",
+    sealed: Mapping[str, SealedContact] | None = None,
 ) -> list[CapturedConsent | DuplicateItem | BatchItemError]:
     """Record many grants in one transaction; bad items are reported by index and write nothing.
 
-    One audit entry covers the batch (counts by outcome); each event row names its actor.
+    One audit entry covers the batch (counts by outcome); each event row names its actor. `sealed`: contact
+    rows made ahead for numbers that may be new (`seal_contacts`).
     """
-    raw = _capture(session, vault, actor, items, now)
+    raw = _capture(session, vault, actor, items, now, sealed)
     results: list[CapturedConsent | DuplicateItem | BatchItemError] = []
     for index, r in enumerate(raw):
         if isinstance(r, DialvaultError):

@@ -10,10 +10,11 @@ from typing import NamedTuple
 from sqlmodel import Session
 
 from ...clock import utc
+from ...crypto import TenantKeyring
 from ...errors import DialvaultError
 from .._context import Actor, Vault
 from .._phone import parse_phone
-from ..contacts import BatchItemError
+from ..contacts import BatchItemError, SealedContact, seal_contacts
 from ._capture import ConsentInput, DuplicateItem, capture_consents
 from ._notices import NoticeClaim
 
@@ -33,10 +34,12 @@ IMPORT_COLUMNS = (*REQUIRED_COLUMNS, "region", "expires_at", "jurisdiction", "la
 
 
 class RowIdentity(NamedTuple):
-    """What a row's parse costs most: its number in E.164 and its idempotency key (computed ahead, elsewhere)."""
+    """What a row costs most that needs no database: its number in E.164, its idempotency key and the contact
+    row its number gets if it is new (made ahead, elsewhere)."""
 
     e164: str
     key: str
+    contact: SealedContact | None = None
 
 
 class ImportRow(NamedTuple):
@@ -136,23 +139,30 @@ class _Rows:
 
 
 def row_identities(
-    row_digest: Callable[[str], bytes], header: Sequence[str]
-) -> Callable[[Sequence[str]], RowIdentity | None]:
-    """The identity of a row's cells, or None if the row is to be rejected (`import_batch` then says why).
+    keyring: TenantKeyring, header: Sequence[str]
+) -> Callable[[Sequence[Sequence[str]]], list[RowIdentity | None]]:
+    """The identities of rows' cells, each None if its row is to be rejected (`import_batch` says why).
 
-    A pure function of the cells and the tenant's row key: a bulk loader computes it ahead, in parallel with
-    the loading, and hands it to `import_batch` with the row.
+    A pure function of the cells and the tenant's keys: a bulk loader computes it ahead, in parallel with the
+    loading, and hands each identity to `import_batch` with its row. The contact ids of one call share a
+    random group, as those of one `ensure_contacts` call do.
     """
-    parse = _Rows(row_digest, header)
+    parse = _Rows(keyring.import_row_digest, header)
 
-    def identity(values: Sequence[str]) -> RowIdentity | None:
-        try:
-            item = parse.input(values)
-        except _Reject:
-            return None
-        return RowIdentity(item.phone or "", item.idempotency_key or "")
+    def identities(rows: Sequence[Sequence[str]]) -> list[RowIdentity | None]:
+        parsed: list[tuple[str, str] | None] = []
+        for values in rows:
+            try:
+                item = parse.input(values)
+            except _Reject:
+                parsed.append(None)
+                continue
+            parsed.append((item.phone or "", item.idempotency_key or ""))
+        numbers = list(dict.fromkeys(p[0] for p in parsed if p is not None))
+        contacts = dict(zip(numbers, seal_contacts(keyring, numbers), strict=True))
+        return [None if p is None else RowIdentity(p[0], p[1], contacts[p[0]]) for p in parsed]
 
-    return identity
+    return identities
 
 
 def import_batch(
@@ -169,7 +179,12 @@ def import_batch(
             positions.append(position)
         except _Reject as exc:
             outcomes[position] = RowOutcome(row.line, "rejected", exc.code)
-    results = capture_consents(session, vault, actor, inputs, now, action="consents.imported") if inputs else []
+    sealed = {row.identity.e164: row.identity.contact for row in rows if row.identity and row.identity.contact}
+    results = (
+        capture_consents(session, vault, actor, inputs, now, action="consents.imported", sealed=sealed)
+        if inputs
+        else []
+    )
     for position, result in zip(positions, results, strict=True):
         line = rows[position].line
         if isinstance(result, BatchItemError):

@@ -118,7 +118,7 @@ def audit_verify(
     """Exit 0 when every tenant's ledger is intact, 1 naming the first bad entry."""
     vault = open_from(settings_from(data_dir, database_url))
     with vault.database.read() as session:
-        names = dict(session.execute(select(t.tenants.c.id, t.tenants.c.name)).tuples().all())
+        names = {tenant_id: name for tenant_id, name in session.execute(select(t.tenants.c.id, t.tenants.c.name))}
         ids = [resolve_tenant_id(vault, tenant)] if tenant else sorted(names)
         reports = {names[t]: verify_ledger(session, vault.keyrings.get(session, t)) for t in ids}
     if json_output:

@@ -56,8 +56,8 @@ _AHEAD_MIN_BYTES = 1 << 20
 # Records per message from that process: a part's worth, so that the contact ids it gives out for a part's
 # new numbers share a group, as the loader's own would.
 _AHEAD_BATCH = _PART_ROWS
-# The pipe's buffer: how far that process may run ahead. The loader takes a part's answers at once (~1.4 MB):
-# with the default 64 KiB it would wait while most of them were computed.
+# The pipe's buffer. The loader takes a part's answers at once (~1.4 MB): with the default 64 KiB, that
+# process could not work out the next part's until the loader had read nearly all of this one's.
 _AHEAD_PIPE_BYTES = 1 << 20
 RejectFile = Annotated[
     Path | None, typer.Option("--reject-file", help="CSV of rejected rows (default FILE.rejects.csv)")
@@ -232,15 +232,17 @@ class _Ahead:
     """Row identities computed by a second process while this one loads, taken in file order.
 
     The second process only speeds the import up: a record it did not answer for (it stopped, failed, or
-    skipped the record) is parsed here, as without it. It holds nothing but its answers, and runs at most
-    a full pipe ahead (1 MiB on Linux, ~10,000 records): then its next message waits.
+    skipped the record) is parsed here, as without it. It holds nothing but its answers, and runs about a
+    message ahead: a message fills the pipe, so its next one waits until this process reads.
     """
 
     def __init__(self, receiver: Connection | None = None, process: BaseProcess | None = None) -> None:
         self._receiver = receiver
         self._process = process
         self._answers = self._received()
-        self._next: tuple[int, RowIdentity | None] | None = next(self._answers, None)
+        # An answer read but not yet taken. Read only when a take needs it: reading ahead would wait, at the
+        # end of each part, for the next message while that process is still working it out.
+        self._unread: tuple[int, RowIdentity | None] | None = None
 
     @classmethod
     def start(cls, path: Path, size: int, identify: _Identify, width: int) -> _Ahead:
@@ -271,13 +273,13 @@ class _Ahead:
 
     def take(self, line: int) -> RowIdentity | None:
         """The identity of the record at `line`, if the second process gave it."""
-        answer = self._next
+        answer = self._unread if self._unread is not None else next(self._answers, None)
         while answer is not None and answer[0] < line:
             answer = next(self._answers, None)
         if answer is None or answer[0] != line:
-            self._next = answer
+            self._unread = answer
             return None
-        self._next = next(self._answers, None)
+        self._unread = None
         return answer[1]
 
     def close(self) -> None:

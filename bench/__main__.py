@@ -19,7 +19,7 @@ from collections.abc import Callable
 from pathlib import Path
 
 from ._common import RESULTS_DIR, ROOT, Run, cpu_layout
-from .ceiling import measure_ceiling
+from .ceiling import measure_ceiling, measure_drift
 from .dialing import measure_dialing
 from .dialvault import measure_consents, measure_contacts, measure_import
 from .openbao import measure_openbao
@@ -83,6 +83,9 @@ def main(argv: list[str] | None = None) -> int:
                 failed.append(name)
                 run.notes.append(f"{name} failed: {type(exc).__name__}: {str(exc)[:300]}")
                 traceback.print_exc()
+        if len(names) > 1:
+            run.log(f"[{time.perf_counter() - started:6.1f} s] drift")
+            measure_drift(run)
     finally:
         shutil.rmtree(workdir, ignore_errors=True)
     evaluate(run)

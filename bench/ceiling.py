@@ -6,7 +6,7 @@ import sys
 
 from ._common import Figure, Run, free_port, http_request, load, server_process
 
-__all__ = ["measure_ceiling"]
+__all__ = ["measure_ceiling", "measure_drift"]
 
 
 def measure_ceiling(run: Run) -> None:
@@ -38,5 +38,33 @@ def measure_ceiling(run: Run) -> None:
             "req/s",
             limited_by="the client core: Python socket send/recv and response framing",
             details={"client_cpu_us_per_request": round(result.cpu_us_per_request, 1)},
+        )
+    )
+
+
+# Past this change in the bare endpoint between a run's start and its end, the host's speed moved during the
+# run, and ratios of figures measured minutes apart carry that error.
+_DRIFT_WARNING = 0.10
+
+
+def measure_drift(run: Run) -> None:
+    """The bare `async def` endpoint again at the end of a run: how much the host's speed moved meanwhile."""
+    start = run.figures.get("bare_async")
+    if start is None:
+        return
+    port = free_port()
+    command = [sys.executable, "-m", "bench.bare_app", "--port", str(port)]
+    with server_process(
+        command, health_url=f"http://127.0.0.1:{port}/bare", cpus=run.server_cpus, log_path=run.workdir / "drift.log"
+    ):
+        end = load(run, port, [http_request("POST", "/bare-async", {"n": 1})])
+    change = end.rate_per_s / start.value - 1
+    run.notes.append(
+        f"host drift: the bare `async def` endpoint served {start.value:,.0f} req/s at the start of this run and "
+        f"{end.rate_per_s:,.0f} at its end ({change:+.0%})"
+        + (
+            f"; past ±{_DRIFT_WARNING:.0%}, ratios of figures measured minutes apart carry that much error"
+            if abs(change) > _DRIFT_WARNING
+            else ""
         )
     )

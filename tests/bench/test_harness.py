@@ -104,4 +104,5 @@ def test_tiny_run_writes_the_report_and_raw_results(tmp_path: Path) -> None:
     report = out.read_text(encoding="utf-8")
     assert "| figure | value | unit | p50 / p95 / p99 ms | baseline | ratio | target | met? |" in report
     assert "## What limits each number" in report
+    assert "host drift: the bare `async def` endpoint served" in report
     assert (tmp_path / "img" / "http-throughput.png").stat().st_size > 0

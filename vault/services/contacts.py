@@ -89,10 +89,13 @@ def ensure_contacts(
 def seal_contacts(keyring: TenantKeyring, numbers: Sequence[str]) -> list[SealedContact]:
     """New-contact rows for `numbers` (distinct E.164). Their ids share a random group: the rows of one call
     land in one region of the contact-keyed indexes."""
+    return _seal(keyring, numbers, keyring.blind_indexes(numbers))
+
+
+def _seal(keyring: TenantKeyring, numbers: Sequence[str], blinds: Sequence[bytes]) -> list[SealedContact]:
     # Grouped, not time-sorted: contact ids reach dialers and capture systems, and a pseudonym must not tell
     # when a person's number arrived.
     ids = new_grouped_ids("ct", len(numbers))
-    blinds = keyring.blind_indexes(numbers)
     sealed = keyring.seal_new_contacts(PHONE_FIELD, list(zip(ids, [n.encode("ascii") for n in numbers], strict=True)))
     version = keyring.current_version(KeyFamily.CONTACT_DEK_WRAP)
     return [
@@ -116,9 +119,10 @@ def _ensure(
     missing = [i for i, blind in enumerate(blinds) if blind not in existing] if existing else range(len(blinds))
     if not missing:
         return [existing[blind] for blind in blinds], [False] * len(blinds)
-    unsealed = [numbers[i] for i in missing if numbers[i] not in ahead]
-    made = dict(zip(unsealed, seal_contacts(keyring, unsealed), strict=True)) if unsealed else {}
-    new = [ahead.get(numbers[i]) or made[numbers[i]] for i in missing]
+    unsealed = [i for i in missing if numbers[i] not in ahead]
+    sealed_here = _seal(keyring, [numbers[i] for i in unsealed], [blinds[i] for i in unsealed])
+    made = dict(zip(unsealed, sealed_here, strict=True))
+    new = [made[i] if i in made else ahead[numbers[i]] for i in missing]
     rows = [
         (c.contact_id, tenant_id, c.blind_index, c.wrapped_dek, c.dek_key_version, c.phone_ct, now, now) for c in new
     ]

@@ -314,3 +314,16 @@ def test_a_known_number_keeps_its_contact_whatever_was_sealed_ahead(cli_env: Vau
         assert session.execute(select(func.count()).select_from(t.contacts)).scalar_one() == 2
         owners = session.execute(select(t.consent_events.c.contact_id)).scalars().all()
     assert known.contact_id in owners
+
+
+@pytest.mark.usefixtures("parsed_ahead")
+def test_an_import_that_cannot_start_its_second_process_loads_alone(
+    cli_env: Vault, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    def no_fork(self: object) -> None:
+        raise BlockingIOError("Resource temporarily unavailable")
+
+    monkeypatch.setattr("multiprocessing.process.BaseProcess.start", no_fork)
+    result = CliRunner().invoke(app, ["import", str(_write(tmp_path / "in.csv", GOOD))])
+    assert result.exit_code == 0, result.output
+    assert "loaded 3" in result.output

@@ -257,8 +257,13 @@ class _Ahead:
         process = context.Process(
             target=_identify_ahead, args=(path, identify, width, sender), name="dialvault-import-parse", daemon=True
         )
-        process.start()
-        sender.close()
+        try:
+            process.start()
+        except OSError:  # no process to be had (a limit on processes, or memory): the loader does it all
+            receiver.close()
+            return cls()
+        finally:
+            sender.close()
         return cls(receiver, process)
 
     def _received(self) -> Iterator[tuple[int, RowIdentity | None]]:

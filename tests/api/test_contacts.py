@@ -155,7 +155,11 @@ def test_single_registrations_sent_together_are_each_answered_as_if_alone(
             ("+8613800138000", globex_key),
         ],
     )
-    assert [r.status_code for r in responses] == [201, 201, 200, 422, 201]
+    statuses = [r.status_code for r in responses]
+    # The number sent twice: whichever of the two reaches the batch first creates it (on PostgreSQL the key
+    # lookups run in threads, so the order they reach the batch in is not the order they were sent in).
+    assert sorted((statuses[0], statuses[2])) == [200, 201]
+    assert [statuses[1], statuses[3], statuses[4]] == [201, 422, 201]
     ids = [r.json().get("contact_id") for r in responses]
     assert ids[0] == ids[2]
     assert len({ids[0], ids[1], ids[4]}) == 3

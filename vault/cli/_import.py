@@ -112,13 +112,11 @@ class _Rejects:
             self._handle.close()
 
 
-def _open_csv(path: Path) -> tuple[IO[str], int]:
+def _open_csv(path: Path) -> IO[str]:
     try:
-        handle = path.open("r", encoding="utf-8-sig", newline="")
-        size = path.stat().st_size
+        return path.open("r", encoding="utf-8-sig", newline="")
     except OSError as exc:
         fail("unreadable_file", f"cannot read {path.name}: {exc.strerror or 'error'}")
-    return handle, size
 
 
 def _progress() -> Progress:
@@ -159,7 +157,7 @@ class _Tally:
 
 
 def _rows(path: Path) -> tuple[list[str], Iterator[tuple[int, list[str]]], _Source, IO[str]]:
-    handle, _ = _open_csv(path)
+    handle = _open_csv(path)
     source = _Source(handle)
     reader = csv.reader(source)
     try:
@@ -327,8 +325,8 @@ def _stream_batches(
     identities: Callable[[list[str]], _Identify] | None = None,
 ) -> None:
     """Stream a CSV in batches with a progress bar; bad rows go to the reject file; a summary at the end."""
-    _, size = _open_csv(file)
     header, rows, source, handle = _rows(file)
+    size = os.fstat(handle.fileno()).st_size
     absent = missing(header)
     if absent:
         handle.close()

@@ -39,6 +39,18 @@ def test_rows_with_values_of_their_own_are_stored_each_with_its_own(database: Da
     ]
 
 
+def test_rows_sharing_some_value_objects_and_not_others_are_each_stored_with_their_own(
+    database: Database,
+) -> None:
+    later = AT + timedelta(days=1)
+    first, second = {"n": 1}, {"n": 2}
+    values = [(AT, first), (later, None), (AT, second), (later, first)]
+    rows = [(f"p{i}", "open", at, details, None) for i, (at, details) in enumerate(values)]
+    with database.write() as session:
+        bulk_insert(session, parents, rows, columns=COLUMNS)
+    assert _stored(database) == [(f"p{i}", "open", at, details, None) for i, (at, details) in enumerate(values)]
+
+
 def test_columns_given_out_of_table_order_are_stored_in_their_own_columns(database: Database) -> None:
     rows = [(b"\x01", {"k": 1}, AT, "closed", f"p{i}") for i in range(2)]
     with database.write() as session:

@@ -175,27 +175,42 @@ _UNCONVERTED = frozenset({bytes, type(None)})
 def _positional(rows: list[tuple[Any, ...]], plan: _Compiled) -> list[tuple[Any, ...]]:
     """The rows' values in placeholder order, converted for the driver.
 
-    Batch rows mostly hold one object per converted column (`now`, a shared expiry or channel list), or
-    values the driver takes as they are (bytes). Then each shared object is converted once, appended to every
-    row and picked into place with the other values in C loops, with no Python code per row.
+    Batch rows share value objects in their converted columns: one `now`, a few dates, channel lists and
+    expiries. Each distinct object is converted once; a column whose rows all hold one object adds it once,
+    any other converted column adds its converted values as a list built in C loops (by object id). The
+    additions are appended to every row and picked into place with the other values, with no Python code
+    per row.
     """
     order = plan.order
-    if len(rows) > 1 and len(order) > 1 and plan.processors:
-        width = len(rows[0])
-        tail: list[Any] = []
-        moved: dict[int, int] = {}
-        for index, _, processor in plan.processors:
-            first = rows[0][index]
-            if all(map(is_, map(itemgetter(index), rows), repeat(first))):
-                moved[index] = width + len(tail)
-                tail.append(first if type(first) in _UNCONVERTED else processor(first))
-            elif not _UNCONVERTED.issuperset(map(type, map(itemgetter(index), rows))):
-                break
-        else:
-            pick = itemgetter(*(moved.get(i, i) for i in order))
-            return list(map(pick, map(tuple.__add__, rows, repeat(tuple(tail)))))
-    bound = _bind(rows, plan.processors) if plan.processors else rows
-    return bound if order == tuple(range(len(order))) else list(map(itemgetter(*order), bound))
+    if len(rows) == 1 or len(order) == 1 or not plan.processors:  # (one column: itemgetter would not give tuples)
+        bound = _bind(rows, plan.processors)
+        return bound if order == tuple(range(len(order))) else list(map(itemgetter(*order), bound))
+    width = len(rows[0])
+    shared: list[Any] = []
+    columns: list[list[Any]] = []
+    converted: dict[Hashable, dict[int, Any]] = {}
+    moved: dict[int, int] = {}
+    for index, kind, processor in plan.processors:
+        values = list(map(itemgetter(index), rows))
+        first = values[0]
+        if all(map(is_, values, repeat(first))):
+            moved[index] = len(shared)
+            shared.append(first if type(first) in _UNCONVERTED else processor(first))
+        elif not _UNCONVERTED.issuperset(map(type, values)):
+            ids = list(map(id, values))
+            done = converted.setdefault(kind, {})
+            for key, value in dict(zip(ids, values, strict=True)).items():
+                if key not in done:
+                    done[key] = value if type(value) in _UNCONVERTED else processor(value)
+            moved[index] = -1 - len(columns)
+            columns.append(list(map(done.__getitem__, ids)))
+    # Each row gains (shared values..., its converted values...) after its own `width` values.
+    start = width + len(shared)
+    place = {i: width + at if at >= 0 else start - 1 - at for i, at in moved.items()}
+    pick = itemgetter(*(place.get(i, i) for i in order))
+    # Not strict: the shared values repeat without end, the columns stop with the rows.
+    added = zip(*map(repeat, shared), *columns, strict=False) if columns else repeat(tuple(shared))
+    return list(map(pick, map(tuple.__add__, rows, added)))
 
 
 def _bind(

@@ -7,6 +7,7 @@ a consent import skips the rows already loaded (each row carries a deterministic
 
 from __future__ import annotations
 
+import _csv
 import csv
 import fcntl
 import gc
@@ -65,19 +66,6 @@ RejectFile = Annotated[
 BatchSize = Annotated[int, typer.Option("--batch-size", min=1, max=100_000, help="rows per transaction")]
 _Chunk = list[tuple[int, list[str]]]
 _Identify = Callable[[Sequence[Sequence[str]]], list[RowIdentity | None]]
-
-
-class _Source:
-    """Lines of a CSV file, counting characters read so the progress bar can follow the stream."""
-
-    def __init__(self, handle: IO[str]) -> None:
-        self._handle = handle
-        self.consumed = 0
-
-    def __iter__(self) -> Iterator[str]:
-        for line in self._handle:
-            self.consumed += len(line)
-            yield line
 
 
 @dataclass
@@ -156,10 +144,10 @@ class _Tally:
         return self.rows / self.seconds if self.seconds > 0 else 0.0
 
 
-def _rows(path: Path) -> tuple[list[str], Iterator[tuple[int, list[str]]], _Source, IO[str]]:
+def _rows(path: Path) -> tuple[list[str], Iterator[tuple[int, list[str]]], IO[str]]:
+    """The header, the records (`_records`) and the open file, whose position the progress bar follows."""
     handle = _open_csv(path)
-    source = _Source(handle)
-    reader = csv.reader(source)
+    reader = csv.reader(handle)
     try:
         header = [h.strip() for h in next(reader)]
     except StopIteration:
@@ -168,16 +156,16 @@ def _rows(path: Path) -> tuple[list[str], Iterator[tuple[int, list[str]]], _Sour
     except (csv.Error, UnicodeDecodeError):
         handle.close()
         fail("unreadable_file", "the file is not UTF-8 CSV")
+    return header, _records(reader), handle
 
-    def rows() -> Iterator[tuple[int, list[str]]]:
-        while True:
-            try:
-                values = next(reader)
-            except StopIteration:
-                return
-            yield reader.line_num, values
 
-    return header, rows(), source, handle
+def _bytes_read(handle: IO[str]) -> int:
+    """How far into the file its reading has got (a read-ahead buffer beyond the rows parsed: enough for a
+    progress bar); 0 for a stream that has no position."""
+    try:
+        return os.lseek(handle.fileno(), 0, os.SEEK_CUR)
+    except OSError:
+        return 0
 
 
 def _chunks(rows: Iterator[tuple[int, list[str]]], size: int) -> Iterator[_Chunk]:
@@ -191,14 +179,15 @@ def _chunks(rows: Iterator[tuple[int, list[str]]], size: int) -> Iterator[_Chunk
         yield batch
 
 
-def _records(rows: Iterator[tuple[int, list[str]]]) -> Iterator[tuple[int, list[str]]]:
-    """Not blank lines, nor lines of empty cells."""
-    return (row for row in rows if "".join(row[1]).strip())
+def _records(reader: _csv.Reader) -> Iterator[tuple[int, list[str]]]:
+    """A CSV reader's records with the line each ends on: not blank lines, nor lines of empty cells."""
+    for values in reader:
+        if "".join(values).strip():
+            yield reader.line_num, values
 
 
-def _transactions(rows: Iterator[tuple[int, list[str]]], size: int) -> Iterator[Iterator[_Chunk]]:
+def _transactions(records: Iterator[tuple[int, list[str]]], size: int) -> Iterator[Iterator[_Chunk]]:
     """The file's records, `size` to a transaction, each transaction's in parts of at most `_PART_ROWS`."""
-    records = _records(rows)
     for first in records:
         yield _chunks(itertools.chain((first,), itertools.islice(records, size - 1)), _PART_ROWS)
 
@@ -304,7 +293,7 @@ def _identify_ahead(path: Path, identify: _Identify, width: int, sender: Connect
         with path.open("r", encoding="utf-8-sig", newline="") as handle:
             reader = csv.reader(handle)
             next(reader, None)
-            records = _records((reader.line_num, values) for values in reader)
+            records = _records(reader)
             while batch := list(itertools.islice(records, _AHEAD_BATCH)):
                 whole = [(line, values) for line, values in batch if len(values) == width]
                 sender.send(list(zip([line for line, _ in whole], identify([v for _, v in whole]), strict=True)))
@@ -325,7 +314,7 @@ def _stream_batches(
     identities: Callable[[list[str]], _Identify] | None = None,
 ) -> None:
     """Stream a CSV in batches with a progress bar; bad rows go to the reject file; a summary at the end."""
-    header, rows, source, handle = _rows(file)
+    header, records, handle = _rows(file)
     size = os.fstat(handle.fileno()).st_size
     absent = missing(header)
     if absent:
@@ -337,9 +326,9 @@ def _stream_batches(
     with _progress() as progress, _long_lived_heap():
         task = progress.add_task(label, total=max(size, 1), rows=0, rate=0.0)
         try:
-            for parts in _transactions(rows, batch_size):
+            for parts in _transactions(records, batch_size):
                 load(header, parts, rejects, tally, ahead)
-                progress.update(task, completed=source.consumed, rows=tally.rows, rate=tally.rate)
+                progress.update(task, completed=_bytes_read(handle), rows=tally.rows, rate=tally.rate)
             progress.update(task, completed=max(size, 1), rows=tally.rows, rate=tally.rate)
         except (csv.Error, UnicodeDecodeError):
             progress.stop()

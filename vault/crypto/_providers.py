@@ -9,8 +9,6 @@ import os
 from pathlib import Path
 from typing import Protocol, runtime_checkable
 
-from argon2.low_level import Type, hash_secret_raw
-
 from ._envelope import associated_data, open_envelope, seal
 from ._errors import DecryptionError, KeyFileError
 from ._secret import SecretBytes
@@ -92,6 +90,9 @@ class Argon2Params:
 
 
 def _derive(passphrase: str, salt: bytes, params: Argon2Params) -> bytes:
+    # Imported here: only a key file's passphrase needs it, and every CLI start paid ~0.04 s to load it.
+    from argon2.low_level import Type, hash_secret_raw  # noqa: PLC0415
+
     return hash_secret_raw(
         passphrase.encode("utf-8"),
         salt,

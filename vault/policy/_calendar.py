@@ -5,11 +5,13 @@ from __future__ import annotations
 import calendar
 from datetime import UTC, date, datetime, timedelta, tzinfo
 from functools import lru_cache
+from typing import TYPE_CHECKING
 from zoneinfo import ZoneInfo
 
-import holidays
-
 from ._model import Period
+
+if TYPE_CHECKING:
+    import holidays
 
 __all__ = ["add_months", "add_period", "is_public_holiday", "is_working_day", "zone"]
 
@@ -22,6 +24,10 @@ def zone(name: str) -> tzinfo:
 
 @lru_cache(maxsize=256)
 def _holidays(country: str, subdiv: str | None) -> holidays.HolidayBase:
+    # Imported here, as in `_holiday_dates`: the package takes ~0.15 s to load, which every CLI start (an
+    # import included) paid without using it. A server loads it at start (`preload_phone_data`).
+    import holidays  # noqa: PLC0415
+
     try:
         return holidays.country_holidays(country, subdiv=subdiv)
     except NotImplementedError:
@@ -32,6 +38,8 @@ def _holidays(country: str, subdiv: str | None) -> holidays.HolidayBase:
 
 @lru_cache(maxsize=4096)
 def _holiday_dates(country: str, subdiv: str | None, year: int) -> frozenset[date]:
+    import holidays  # noqa: PLC0415
+
     try:
         table = holidays.country_holidays(country, subdiv=subdiv, years=year)
     except NotImplementedError:

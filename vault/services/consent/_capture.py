@@ -19,7 +19,7 @@ from sqlmodel import Session
 from ...clock import utc
 from ...crypto import SecretBytes, TenantKeyring
 from ...errors import DialvaultError, InvalidInput, NotFound
-from ...storage import as_tx, bulk_insert, bulk_update
+from ...storage import bulk_insert, bulk_update
 from ...storage import tables as t
 from .._context import Actor, Vault
 from .._ids import new_sorted_ids
@@ -53,9 +53,6 @@ _GRANTS = ("given", "renewed")
 _RANK = {"given": 0, "renewed": 0, "expired": 1, "withdrawn": 2}
 _CLOCK_SKEW = timedelta(minutes=5)
 _CHUNK = 500
-# Keys sampled to tell a new batch from one recorded before (see `_capture`); the unique key they are under.
-_KEY_PROBE_SIZE = 16
-_KEY = ("tenant_id", "idempotency_key")
 
 
 class ConsentInput(NamedTuple):
@@ -378,43 +375,8 @@ def _capture(
             results[index] = exc
 
     keyed = [i.source.idempotency_key for i in good if i.source.idempotency_key]
-    sample = keyed[:: max(1, len(keyed) // _KEY_PROBE_SIZE)][:_KEY_PROBE_SIZE]
-    if len(keyed) > _KEY_PROBE_SIZE and not _existing_keys(session, tenant_id, sample):
-        # Batches are mostly all new (a load) or mostly recorded (a load run again), and a sample of their
-        # keys tells which. One whose sample is new skips looking its keys up: the event insert's conflict
-        # check does it, and if a key was recorded after all, the batch's writes are undone and it runs again
-        # with every key looked up.
-        try:
-            with as_tx(session).savepoint():
-                return _record(session, vault, actor, list(results), good, now, sealed, keys_looked_up=False)
-        except _KeyRecordedBefore:
-            for item in good:  # what the attempt resolved is undone with its writes
-                item.contact_id, item.notice = item.source.contact_id, None
-    return _record(session, vault, actor, results, good, now, sealed, keys_looked_up=True)
-
-
-class _KeyRecordedBefore(Exception):
-    """A batch taken as new held an idempotency key already recorded."""
-
-
-def _record(
-    session: Session,
-    vault: Vault,
-    actor: Actor,
-    results: list[CapturedConsent | DuplicateItem | DialvaultError | None],
-    good: list[_Item],
-    now: datetime,
-    sealed: Mapping[str, SealedContact] | None,
-    *,
-    keys_looked_up: bool,
-) -> list[CapturedConsent | DuplicateItem | DialvaultError]:
-    """Write the validated items (`good`), filling in `results`; without `keys_looked_up`, raises
-    `_KeyRecordedBefore` if an item's key was recorded before (the caller undoes what was written)."""
-    tenant_id = actor.tenant_id
-
-    keyed = [i.source.idempotency_key for i in good if i.source.idempotency_key]
     if keyed:
-        seen = _existing_keys(session, tenant_id, keyed) if keys_looked_up else set()
+        seen = _existing_keys(session, tenant_id, keyed)
         kept: list[_Item] = []
         for item in good:
             key = item.source.idempotency_key
@@ -470,9 +432,7 @@ def _record(
         context = _Context(
             vault.keyrings.get(session, tenant_id), tenant_name(session, tenant_id), f"{actor.role}:{actor.key_id}"
         )
-        for item, captured in zip(
-            good, _write_grants(session, context, good, now, fresh, keys_looked_up=keys_looked_up), strict=True
-        ):
+        for item, captured in zip(good, _write_grants(session, context, good, now, fresh), strict=True):
             results[item.index] = captured
     return [r if r is not None else InvalidInput("not processed") for r in results]
 
@@ -486,10 +446,9 @@ _EVENT_COLUMNS = (
 
 
 def _write_grants(
-    session: Session, ctx: _Context, items: list[_Item], now: datetime, fresh: set[str], *, keys_looked_up: bool
+    session: Session, ctx: _Context, items: list[_Item], now: datetime, fresh: set[str]
 ) -> list[CapturedConsent]:
-    """Events, receipts and states for validated grants; `fresh` names contacts created in this unit of work.
-    Without `keys_looked_up`, an item whose key was recorded before raises `_KeyRecordedBefore`."""
+    """Events, receipts and states for validated grants; `fresh` names contacts created in this unit of work."""
     keyring = ctx.keyring
     states = _load_states(session, keyring.tenant_id, (i.contact_id or "" for i in items if i.contact_id not in fresh))
     existed = set(states)
@@ -550,10 +509,7 @@ def _write_grants(
              *seal(shape, receipt_id, event_id, contact_id, occurred_at, expires_at))
         )  # fmt: skip
         out.append(CapturedConsent(consent_id, contact_id, receipt_id, event_id, event_type))
-    if keys_looked_up:
-        bulk_insert(session, t.consent_events, events, columns=_EVENT_COLUMNS)
-    elif bulk_insert(session, t.consent_events, events, columns=_EVENT_COLUMNS, ignore_conflicts_on=_KEY) < len(events):
-        raise _KeyRecordedBefore()
+    bulk_insert(session, t.consent_events, events, columns=_EVENT_COLUMNS)
     sealer.flush()
     _write_states(session, keyring.tenant_id, changed, existed, now)
     return out

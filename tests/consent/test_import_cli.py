@@ -106,6 +106,28 @@ def test_rerunning_the_same_file_adds_nothing(cli_env: Vault, tmp_path: Path) ->
     assert "duplicates skipped 3" in second.output
 
 
+def _grants(first: int, count: int) -> list[str]:
+    """`count` grants to distinct new numbers."""
+    row = "+86139{:08d},,marketing,voice,mkt,v1,web_form,2025-06-01T10:00:00Z,\n"
+    return [row.format(n) for n in range(first, first + count)]
+
+
+def test_a_row_loaded_before_among_new_rows_is_skipped_and_the_rest_load_once(cli_env: Vault, tmp_path: Path) -> None:
+    loaded = _grants(0, 40)
+    runner = CliRunner()
+    assert runner.invoke(app, ["import", str(_write(tmp_path / "first.csv", loaded))]).exit_code == 0
+    mixed = [*_grants(100, 1), loaded[7], *_grants(101, 39)]
+    result = runner.invoke(app, ["import", str(_write(tmp_path / "mixed.csv", mixed))])
+    assert result.exit_code == 0, result.output
+    assert "loaded 40 · duplicates skipped 1" in result.output
+    assert _events(cli_env) == 80
+    with cli_env.database.read() as session:
+        per_contact = session.execute(
+            select(func.count()).select_from(t.consent_events).group_by(t.consent_events.c.contact_id)
+        ).scalars()
+        assert set(per_contact) == {1}
+
+
 def test_a_row_key_is_an_hmac_under_the_tenants_key_not_a_hash_anyone_could_recompute(
     cli_env: Vault, acme: TenantKeys
 ) -> None:

@@ -153,14 +153,12 @@ def _blind_indexes(keyring: TenantKeyring, numbers: list[str], ahead: Mapping[st
 
 def _ids_by_blind(unit: Session | Tx, tenant_id: str, blinds: list[bytes]) -> dict[bytes, str]:
     found: dict[bytes, str] = {}
-    for size, params in in_list_chunks("b", blinds, _LOOKUP_SIZES):
+    for size, params in in_list_chunks("b", blinds):
         params["tenant"] = tenant_id
         found.update(_ids_by_blind_query(size).all(unit, params))
     return found
 
 
-# The largest IN list stays under the 999 parameters SQLite builds before 3.32 allow.
-_LOOKUP_SIZES = (1, 16, 128, 500)
 _PROBE_SIZE = 16
 
 

@@ -240,7 +240,13 @@ class Prepared:
             cursor.close()
 
 
-def in_list_chunks(prefix: str, values: Sequence[Any], sizes: Sequence[int]) -> Iterator[tuple[int, dict[str, Any]]]:
+# The largest IN list stays under the 999 parameters SQLite builds before 3.32 allow.
+_IN_LIST_SIZES = (1, 16, 128, 500)
+
+
+def in_list_chunks(
+    prefix: str, values: Sequence[Any], sizes: Sequence[int] = _IN_LIST_SIZES
+) -> Iterator[tuple[int, dict[str, Any]]]:
     """`values` as IN-list parameters `prefix`0, 1, … of a Prepared statement: per chunk of at most the
     largest of `sizes`, the smallest size that holds it and its parameters. A few fixed sizes keep each
     statement shape compiled once; the padding repeats a value already asked for, so it changes nothing."""

@@ -11,15 +11,16 @@ import json
 from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
+from functools import cache
 from typing import Any, NamedTuple
 
-from sqlalchemy import Text, select, type_coerce
+from sqlalchemy import Text, bindparam, select, type_coerce
 from sqlmodel import Session
 
 from ...clock import utc
 from ...crypto import SecretBytes, TenantKeyring
 from ...errors import DialvaultError, InvalidInput, NotFound
-from ...storage import bulk_insert, bulk_update
+from ...storage import Prepared, bulk_insert, bulk_update, in_list_chunks
 from ...storage import tables as t
 from .._context import Actor, Vault
 from .._ids import new_sorted_ids
@@ -318,16 +319,21 @@ class _Context:
 
 def _existing_keys(session: Session, tenant_id: str, keys: list[str]) -> set[str]:
     found: set[str] = set()
-    c = t.consent_events.c
-    for start in range(0, len(keys), _CHUNK):
-        found.update(
-            session.execute(
-                select(c.idempotency_key).where(
-                    c.tenant_id == tenant_id, c.idempotency_key.in_(keys[start : start + _CHUNK])
-                )
-            ).scalars()
-        )
+    for size, params in in_list_chunks("k", keys):
+        params["tenant"] = tenant_id
+        found.update(row[0] for row in _keys_query(size).all(session, params))
     return found
+
+
+@cache
+def _keys_query(size: int) -> Prepared:
+    """Prepared, not built per call: building and expanding the IN list cost ~3 µs a key, a third of a lookup."""
+    c = t.consent_events.c
+    return Prepared(
+        select(c.idempotency_key).where(
+            c.tenant_id == bindparam("tenant"), c.idempotency_key.in_([bindparam(f"k{i}") for i in range(size)])
+        )
+    )
 
 
 def _existing_contacts(session: Session, tenant_id: str, ids: list[str]) -> set[str]:

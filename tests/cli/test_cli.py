@@ -92,6 +92,12 @@ def test_keys_create_prints_key_and_role(data_dir: Path) -> None:
     assert out["role"] == "gateway" and out["key"].startswith("dvk_")
 
 
+def test_a_command_closes_the_database_it_wrote_to_before_the_process_ends(data_dir: Path) -> None:
+    assert run("keys", "create", "--role", "dialer", "--data-dir", str(data_dir)).returncode == 0
+    # SQLite removes the WAL when its last connection closes, after copying it into the database.
+    assert not list(data_dir.glob("*-wal"))
+
+
 def test_audit_verify_exits_zero_on_an_intact_ledger(data_dir: Path) -> None:
     assert run("audit", "verify", "--data-dir", str(data_dir)).returncode == 0
 

@@ -19,6 +19,7 @@ import logging
 import sqlite3
 import threading
 import time
+import weakref
 from collections.abc import Iterator
 from contextlib import contextmanager
 from typing import Any
@@ -234,6 +235,10 @@ class Database:
         self._checkpoint_lock = threading.Lock()  # one checkpoint at a time: a second one would fail as busy
         self._readers: list[Any] = []
         self._readers_lock = threading.Lock()
+        # The connections close when this object goes, or at exit if it is still there: the CLI skips its last
+        # garbage collection, which would otherwise close those left in reference cycles (and SQLite's WAL
+        # would stay behind, not copied into the database).
+        weakref.finalize(self, _close_connections, self.engine, self._readers, self._readers_lock)
 
     @contextmanager
     def write(self) -> Iterator[Session]:
@@ -364,9 +369,13 @@ class Database:
 
     def dispose(self) -> None:
         self.stop_checkpoints()
-        with self._readers_lock:
-            for reader in self._readers:
-                reader.close()
-            self._readers.clear()
+        _close_connections(self.engine, self._readers, self._readers_lock)
         self._thread_readers = threading.local()
-        self.engine.dispose()
+
+
+def _close_connections(engine: Engine, readers: list[Any], readers_lock: threading.Lock) -> None:
+    with readers_lock:
+        for reader in readers:
+            reader.close()
+        readers.clear()
+    engine.dispose()

@@ -186,15 +186,16 @@ def _positional(rows: list[tuple[Any, ...]], plan: _Compiled) -> list[tuple[Any,
         bound = _bind(rows, plan.processors)
         return bound if order == tuple(range(len(order))) else list(map(itemgetter(*order), bound))
     width = len(rows[0])
-    shared: list[Any] = []
-    columns: list[list[Any]] = []
+    shared: list[Any] = []  # converted values every row holds (one object in its column)
+    columns: list[list[Any]] = []  # converted values, one per row
+    shared_at: dict[int, int] = {}  # a converted column's index in the row → its place in `shared`
+    column_at: dict[int, int] = {}  # … → its place in `columns`
     converted: dict[Hashable, dict[int, Any]] = {}
-    moved: dict[int, int] = {}
     for index, kind, processor in plan.processors:
         values = list(map(itemgetter(index), rows))
         first = values[0]
         if all(map(is_, values, repeat(first))):
-            moved[index] = len(shared)
+            shared_at[index] = len(shared)
             shared.append(first if type(first) in _UNCONVERTED else processor(first))
         elif not _UNCONVERTED.issuperset(map(type, values)):
             ids = list(map(id, values))
@@ -202,11 +203,11 @@ def _positional(rows: list[tuple[Any, ...]], plan: _Compiled) -> list[tuple[Any,
             for key, value in dict(zip(ids, values, strict=True)).items():
                 if key not in done:
                     done[key] = value if type(value) in _UNCONVERTED else processor(value)
-            moved[index] = -1 - len(columns)
+            column_at[index] = len(columns)
             columns.append(list(map(done.__getitem__, ids)))
-    # Each row gains (shared values..., its converted values...) after its own `width` values.
-    start = width + len(shared)
-    place = {i: width + at if at >= 0 else start - 1 - at for i, at in moved.items()}
+    # Each row gains its shared values, then its own converted values, after its `width` values.
+    place = {index: width + at for index, at in shared_at.items()}
+    place.update({index: width + len(shared) + at for index, at in column_at.items()})
     pick = itemgetter(*(place.get(i, i) for i in order))
     # Not strict: the shared values repeat without end, the columns stop with the rows.
     added = zip(*map(repeat, shared), *columns, strict=False) if columns else repeat(tuple(shared))

@@ -281,6 +281,25 @@ def test_the_identities_the_second_process_gives_are_the_ones_stored(
 
 
 @pytest.mark.usefixtures("parsed_ahead")
+def test_the_capture_inputs_the_second_process_gives_are_taken_as_they_are(
+    cli_env: Vault, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    def as_survey(keyring: TenantKeyring, header: Sequence[str]) -> Callable[[Sequence[Sequence[str]]], list[Any]]:
+        identities = row_identities(keyring, header)
+
+        def surveyed(rows: Sequence[Sequence[str]]) -> list[Any]:
+            given = identities(rows)
+            return [i._replace(parsed=i.parsed._replace(purpose="survey")) if i and i.parsed else i for i in given]
+
+        return surveyed
+
+    monkeypatch.setattr("vault.cli._import.row_identities", as_survey)
+    assert CliRunner().invoke(app, ["import", str(_write(tmp_path / "in.csv", [GOOD[0]]))]).exit_code == 0
+    with cli_env.database.read() as session:
+        assert session.execute(select(t.consent_events.c.purpose)).scalars().all() == ["survey"]
+
+
+@pytest.mark.usefixtures("parsed_ahead")
 def test_rows_the_second_process_failed_on_are_parsed_by_the_loader(
     cli_env: Vault, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:

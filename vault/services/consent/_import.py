@@ -34,12 +34,14 @@ IMPORT_COLUMNS = (*REQUIRED_COLUMNS, "region", "expires_at", "jurisdiction", "la
 
 
 class RowIdentity(NamedTuple):
-    """What a row costs most that needs no database: its number in E.164, its idempotency key and the contact
-    row its number gets if it is new (made ahead, elsewhere)."""
+    """What a row costs most that needs no database: its number in E.164, its idempotency key, the contact
+    row its number gets if it is new (made ahead, elsewhere), and the capture input its cells make (with that
+    number and key), taken as it is when given."""
 
     e164: str
     key: str
     contact: SealedContact | None = None
+    parsed: ConsentInput | None = None
 
 
 class ImportRow(NamedTuple):
@@ -101,6 +103,8 @@ class _Rows:
         return found
 
     def input(self, values: Sequence[str], identity: RowIdentity | None = None) -> ConsentInput:
+        if identity is not None and identity.parsed is not None:
+            return identity.parsed
         width = self._width
         row = [*values, ""] if len(values) == width else [*values[:width], *[""] * (width + 1 - len(values[:width]))]
         phone, purpose, channels_text, notice_id, notice_version, method, consented, region, expires, juris, lang = map(
@@ -150,17 +154,20 @@ def row_identities(
     parse = _Rows(keyring.import_row_digest, header)
 
     def identities(rows: Sequence[Sequence[str]]) -> list[RowIdentity | None]:
-        parsed: list[tuple[str, str] | None] = []
+        parsed: list[ConsentInput | None] = []
         for values in rows:
             try:
-                item = parse.input(values)
+                parsed.append(parse.input(values))
             except _Reject:
                 parsed.append(None)
-                continue
-            parsed.append((item.phone or "", item.idempotency_key or ""))
-        numbers = list(dict.fromkeys(p[0] for p in parsed if p is not None))
+        numbers = list(dict.fromkeys(item.phone or "" for item in parsed if item is not None))
         contacts = dict(zip(numbers, seal_contacts(keyring, numbers), strict=True))
-        return [None if p is None else RowIdentity(p[0], p[1], contacts[p[0]]) for p in parsed]
+        return [
+            None
+            if item is None
+            else RowIdentity(item.phone or "", item.idempotency_key or "", contacts[item.phone or ""], item)
+            for item in parsed
+        ]
 
     return identities
 

@@ -272,31 +272,19 @@ def test_keys_parsed_ahead_match_the_keys_parsed_in_one_process(
 def test_the_identities_the_second_process_gives_are_the_ones_stored(
     cli_env: Vault, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    def marked(keyring: TenantKeyring, header: Sequence[str]) -> Callable[[Sequence[Sequence[str]]], list[RowIdentity]]:
-        return lambda rows: [RowIdentity(values[0], f"import:ahead-{values[0]}") for values in rows]
+    def marked(keyring: TenantKeyring, header: Sequence[str]) -> Callable[[Sequence[Sequence[str]]], list[Any]]:
+        identities = row_identities(keyring, header)
+
+        def mark(identity: RowIdentity | None) -> RowIdentity | None:
+            if identity is None:
+                return None
+            return identity._replace(parsed=identity.parsed._replace(idempotency_key=f"import:ahead-{identity.e164}"))
+
+        return lambda rows: [mark(identity) for identity in identities(rows)]
 
     monkeypatch.setattr("vault.cli._import.row_identities", marked)
     assert CliRunner().invoke(app, ["import", str(_write(tmp_path / "in.csv", [GOOD[0]]))]).exit_code == 0
     assert _stored_keys(cli_env) == {"import:ahead-+8613800138001"}
-
-
-@pytest.mark.usefixtures("parsed_ahead")
-def test_the_capture_inputs_the_second_process_gives_are_taken_as_they_are(
-    cli_env: Vault, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
-) -> None:
-    def as_survey(keyring: TenantKeyring, header: Sequence[str]) -> Callable[[Sequence[Sequence[str]]], list[Any]]:
-        identities = row_identities(keyring, header)
-
-        def surveyed(rows: Sequence[Sequence[str]]) -> list[Any]:
-            given = identities(rows)
-            return [i._replace(parsed=i.parsed._replace(purpose="survey")) if i and i.parsed else i for i in given]
-
-        return surveyed
-
-    monkeypatch.setattr("vault.cli._import.row_identities", as_survey)
-    assert CliRunner().invoke(app, ["import", str(_write(tmp_path / "in.csv", [GOOD[0]]))]).exit_code == 0
-    with cli_env.database.read() as session:
-        assert session.execute(select(t.consent_events.c.purpose)).scalars().all() == ["survey"]
 
 
 @pytest.mark.usefixtures("parsed_ahead")

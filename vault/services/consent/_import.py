@@ -34,14 +34,19 @@ IMPORT_COLUMNS = (*REQUIRED_COLUMNS, "region", "expires_at", "jurisdiction", "la
 
 
 class RowIdentity(NamedTuple):
-    """What a row costs most that needs no database: its number in E.164, its idempotency key, the contact
-    row its number gets if it is new (made ahead, elsewhere), and the capture input its cells make (with that
-    number and key), taken as it is when given."""
+    """What a row costs most that needs no database, worked out ahead (elsewhere): the capture input its
+    cells make (its number in E.164, its idempotency key), and the contact row the number gets if it is new."""
 
-    e164: str
-    key: str
+    parsed: ConsentInput
     contact: SealedContact | None = None
-    parsed: ConsentInput | None = None
+
+    @property
+    def e164(self) -> str:
+        return self.parsed.phone or ""
+
+    @property
+    def key(self) -> str:
+        return self.parsed.idempotency_key or ""
 
 
 class ImportRow(NamedTuple):
@@ -102,21 +107,16 @@ class _Rows:
             found = self._channels[value] = (channels, ";".join(channels))
         return found
 
-    def input(self, values: Sequence[str], identity: RowIdentity | None = None) -> ConsentInput:
-        if identity is not None and identity.parsed is not None:
-            return identity.parsed
+    def input(self, values: Sequence[str]) -> ConsentInput:
         width = self._width
         row = [*values, ""] if len(values) == width else [*values[:width], *[""] * (width + 1 - len(values[:width]))]
         phone, purpose, channels_text, notice_id, notice_version, method, consented, region, expires, juris, lang = map(
             str.strip, self._cells(row)
         )
-        if identity is not None:
-            e164 = identity.e164
-        else:
-            try:
-                e164 = parse_phone(phone, region or None).e164
-            except DialvaultError as exc:
-                raise _Reject(exc.code) from None
+        try:
+            e164 = parse_phone(phone, region or None).e164
+        except DialvaultError as exc:
+            raise _Reject(exc.code) from None
         consented_at, consented_iso = self._date(consented, "invalid_consented_at")
         expires_at, expires_iso = self._date(expires, "invalid_expires_at") if expires else (None, "")
         channels, channels_key = self._channel_list(channels_text)
@@ -124,14 +124,10 @@ class _Rows:
             raise _Reject("missing_channels")
         if not purpose or not method or not notice_id or not notice_version:
             raise _Reject("missing_value")
-        if identity is not None:
-            key = identity.key
-        else:
-            normalized = "\x1f".join(
-                (e164, purpose, channels_key, notice_id, notice_version, method, consented_iso,
-                 expires_iso, juris, lang)
-            )  # fmt: skip
-            key = "import:" + self._row_digest(normalized).hex()
+        normalized = "\x1f".join(
+            (e164, purpose, channels_key, notice_id, notice_version, method, consented_iso, expires_iso, juris, lang)
+        )
+        key = "import:" + self._row_digest(normalized).hex()
         notice = self._notices.get((notice_id, notice_version))
         if notice is None:
             notice = self._notices[(notice_id, notice_version)] = NoticeClaim(notice_id, notice_version)
@@ -162,12 +158,7 @@ def row_identities(
                 parsed.append(None)
         numbers = list(dict.fromkeys(item.phone or "" for item in parsed if item is not None))
         contacts = dict(zip(numbers, seal_contacts(keyring, numbers), strict=True))
-        return [
-            None
-            if item is None
-            else RowIdentity(item.phone or "", item.idempotency_key or "", contacts[item.phone or ""], item)
-            for item in parsed
-        ]
+        return [None if item is None else RowIdentity(item, contacts[item.phone or ""]) for item in parsed]
 
     return identities
 
@@ -182,7 +173,7 @@ def import_batch(
     positions: list[int] = []
     for position, row in enumerate(rows):
         try:
-            inputs.append(parse.input(row.values, row.identity))
+            inputs.append(row.identity.parsed if row.identity is not None else parse.input(row.values))
             positions.append(position)
         except _Reject as exc:
             outcomes[position] = RowOutcome(row.line, "rejected", exc.code)

@@ -2,21 +2,33 @@
 
 from __future__ import annotations
 
+import contextlib
 import sys
+from collections.abc import Iterator
 
 from ._common import Figure, Run, free_port, http_request, load, server_process
 
-__all__ = ["measure_ceiling", "measure_drift"]
+__all__ = ["BARE_ASYNC", "bare_server", "measure_ceiling", "measure_drift"]
+
+#: A request to the bare `async def` endpoint.
+BARE_ASYNC = http_request("POST", "/bare-async", {"n": 1})
 
 
-def measure_ceiling(run: Run) -> None:
+@contextlib.contextmanager
+def bare_server(run: Run, log_name: str) -> Iterator[int]:
+    """The bare FastAPI app on a free port, pinned to the server core; yields the port."""
     port = free_port()
     command = [sys.executable, "-m", "bench.bare_app", "--port", str(port)]
     with server_process(
-        command, health_url=f"http://127.0.0.1:{port}/bare", cpus=run.server_cpus, log_path=run.workdir / "bare.log"
+        command, health_url=f"http://127.0.0.1:{port}/bare", cpus=run.server_cpus, log_path=run.workdir / log_name
     ):
+        yield port
+
+
+def measure_ceiling(run: Run) -> None:
+    with bare_server(run, "bare.log") as port:
         result = load(run, port, [http_request("POST", "/bare", {"n": 1})])
-        result_async = load(run, port, [http_request("POST", "/bare-async", {"n": 1})])
+        result_async = load(run, port, [BARE_ASYNC])
     run.add_load(
         "bare",
         "bare FastAPI endpoint (`def`, constant JSON, uvicorn as `dialvault serve`, 1 worker)",
@@ -52,12 +64,8 @@ def measure_drift(run: Run) -> None:
     start = run.figures.get("bare_async")
     if start is None:
         return
-    port = free_port()
-    command = [sys.executable, "-m", "bench.bare_app", "--port", str(port)]
-    with server_process(
-        command, health_url=f"http://127.0.0.1:{port}/bare", cpus=run.server_cpus, log_path=run.workdir / "drift.log"
-    ):
-        end = load(run, port, [http_request("POST", "/bare-async", {"n": 1})])
+    with bare_server(run, "drift.log") as port:
+        end = load(run, port, [BARE_ASYNC])
     change = end.rate_per_s / start.value - 1
     run.notes.append(
         f"host drift: the bare `async def` endpoint served {start.value:,.0f} req/s at the start of this run and "

@@ -7,7 +7,8 @@ a whitelisted caller line, and dial handles over HTTP; authorize then redeems di
 
 The hot set's numbers are chosen in a numbering area whose local time is inside the default
 calling window right now, so the allow path (the expensive one: decrypt + audit + attempt) is
-what gets measured. The share of `allow` answers is reported with each figure.
+what gets measured. The share of `allow` answers is reported with each figure. At the first
+size, authorize is also measured in windows alternated with its two baselines (bench/alternated.py).
 """
 
 from __future__ import annotations
@@ -15,6 +16,7 @@ from __future__ import annotations
 import shutil
 import sqlite3
 import time
+from collections.abc import Callable
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
@@ -27,6 +29,7 @@ from vault.services import Role
 from vault.storage import Database, schema_is_current
 
 from ._common import Run, http_request, load
+from .alternated import measure_alternated
 from .dialvault import BenchVault, consent_item, copy_bench_vault, create_bench_vault, serve, service_register_rate
 from .numbers import REGION_PREFIXES, phone_numbers
 
@@ -167,20 +170,25 @@ class _HandlePool:
         return out
 
 
+def _authorize_windows(bench: BenchVault, pool: _HandlePool, per_second: float) -> Callable[[float], list[bytes]]:
+    """Fresh authorize requests for a window of so many seconds, at up to `per_second`."""
+    return lambda seconds: _authorize_requests(bench, pool.take(int(per_second * seconds)))
+
+
 def _allow_share(result: Any) -> float:
     return result.expect_hits / result.requests if result.requests else 0.0
 
 
 def measure_dialing(run: Run) -> None:
     sizes = [1_000] if run.tiny else [10_000, 100_000] if run.quick else [10_000, 100_000, 1_000_000]
-    expected_rate = 3_000  # generous: sizes each slice of handles (the load generator cycles through a slice)
+    expected_rate = 6_000  # generous: sizes each slice of handles (the load generator cycles through a slice)
     per_run = int(expected_rate * (run.duration + run.warmup))
     scale: list[dict[str, float]] = []
     for size in sizes:
         # Fresh handles for every run: a handle redeemed again is a fourth marketing attempt within a day
         # sooner or later, and its frequency-cap deny would count in the figure. The first size also
-        # serves the two-worker run.
-        hot = run.n(75_000, 6_000, 400) if size == sizes[0] else run.n(40_000, 3_000, 200)
+        # serves the alternated windows and the two-worker run.
+        hot = run.n(150_000, 30_000, 400) if size == sizes[0] else run.n(40_000, 12_000, 200)
         source = cached_store(run, size)
         bench = copy_bench_vault(source, run.workdir / f"vault-dial-{size}")
         with serve(run, bench) as port:
@@ -240,6 +248,8 @@ def measure_dialing(run: Run) -> None:
                     "fixed_p99_ms": fixed.p99_ms,
                 }
             )
+            if size == sizes[0]:
+                measure_alternated(run, port, _authorize_windows(bench, pool, max(result.rate_per_s, 100.0) * 1.3))
         if size == sizes[0]:
             two_worker_slice = int(max(result.rate_per_s, 100.0) * 1.6 * (run.duration + run.warmup))
             _measure_two_workers(run, bench, pool, two_worker_slice, details)

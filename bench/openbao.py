@@ -26,7 +26,7 @@ from ._common import Figure, Run, http_request, load
 from .numbers import phone_numbers
 from .raw import PRODUCT_PRAGMAS
 
-__all__ = ["measure_openbao", "pin_process"]
+__all__ = ["create_key", "decrypt_requests", "measure_openbao", "pin_process"]
 
 _KEY = "bench-phone"
 _BATCH = 100
@@ -95,6 +95,17 @@ def diy_insert_rate(server: OpenBaoServer, path: Path, numbers: list[str]) -> fl
     return len(numbers) / elapsed
 
 
+def create_key(server: OpenBaoServer) -> None:
+    _transit(server, f"keys/{_KEY}", {"type": "aes256-gcm96"})
+
+
+def decrypt_requests(server: OpenBaoServer, numbers: list[str]) -> list[bytes]:
+    """Single-decrypt requests for `numbers`, encrypted under the bench key (see `create_key`)."""
+    headers = {"X-Vault-Token": server.token}
+    ciphertexts = _encrypt_batch(server, numbers)
+    return [http_request("POST", f"/v1/transit/decrypt/{_KEY}", {"ciphertext": c}, headers) for c in ciphertexts]
+
+
 def measure_openbao(run: Run) -> None:
     try:
         server_cm = openbao_dev_server()
@@ -106,7 +117,7 @@ def measure_openbao(run: Run) -> None:
     try:
         assert server.process is not None
         pin_process(server.process.pid, run.server_cpus)
-        _transit(server, f"keys/{_KEY}", {"type": "aes256-gcm96"})
+        create_key(server)
         headers = {"X-Vault-Token": server.token}
         numbers = phone_numbers(2_000, seed=21)
         encrypt = [
@@ -119,8 +130,7 @@ def measure_openbao(run: Run) -> None:
             result,
             limited_by="OpenBao's request path (token lookup, policy check, JSON; dev mode, no audit) on one core",
         )
-        ciphertexts = _encrypt_batch(server, numbers)
-        decrypt = [http_request("POST", f"/v1/transit/decrypt/{_KEY}", {"ciphertext": c}, headers) for c in ciphertexts]
+        decrypt = decrypt_requests(server, numbers)
         result = load(run, server.port, decrypt, expect="plaintext")
         run.add_load(
             "bao_decrypt",

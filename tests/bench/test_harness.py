@@ -106,3 +106,17 @@ def test_tiny_run_writes_the_report_and_raw_results(tmp_path: Path) -> None:
     assert "## What limits each number" in report
     assert "host drift: the bare `async def` endpoint served" in report
     assert (tmp_path / "img" / "http-throughput.png").stat().st_size > 0
+
+
+def test_alternated_authorize_is_judged_against_the_baselines_measured_beside_it(tmp_path: Path) -> None:
+    run = _run(tmp_path)
+    run.log = lambda _: None
+    run.add(Figure("bao_decrypt", "decrypt, minutes earlier", 2000.0, "req/s"))
+    run.add(Figure("alt_bao_decrypt", "decrypt, alternated", 1000.0, "req/s"))
+    run.add(Figure("alt_bare_async", "bare, alternated", 3000.0, "req/s"))
+    run.add(Figure("alt_authorize", "authorize, alternated", 1200.0, "req/s"))
+    checks = {c["baseline"]: c for c in evaluate(run) if c["figure"] == "alt_authorize"}
+    assert set(checks) == {"alt_bao_decrypt", "alt_bare_async"}
+    assert checks["alt_bao_decrypt"]["ratio"] == pytest.approx(1.2)
+    assert checks["alt_bao_decrypt"]["met"] is True
+    assert checks["alt_bare_async"]["met"] is False

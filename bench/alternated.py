@@ -1,0 +1,91 @@
+"""Authorize against its two HTTP baselines in alternated windows, so each ratio pairs figures of one moment.
+
+The sequential figures compare numbers measured minutes apart: on a shared host the speed moved ±6% within
+one run, and back-to-back runs of one figure differed by up to 30%. Here OpenBao (Transit decrypt), the bare
+`async def` endpoint and dialvault's authorize are served side by side on the server core, and the load
+generator takes them in turn, a short window each, for a few rounds. Each round gives a ratio of figures
+measured seconds apart; the target is judged on the rates summed over the rounds, and the spread of the
+rounds' ratios is reported beside it.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import statistics
+from collections.abc import Callable
+
+from tests.servers import ServerUnavailable, openbao_dev_server
+
+from ._common import Figure, Run, load
+from .ceiling import BARE_ASYNC, bare_server
+from .loadgen import LoadResult
+from .numbers import phone_numbers
+from .openbao import create_key, decrypt_requests, pin_process
+
+__all__ = ["measure_alternated"]
+
+_NAMES = {
+    "alt_bao_decrypt": "OpenBao Transit: decrypt one number per request",
+    "alt_bare_async": "bare FastAPI endpoint (`async def`)",
+    "alt_authorize": "dialvault: authorize, 1 worker",
+}
+
+
+def measure_alternated(run: Run, port: int, authorize_requests: Callable[[float], list[bytes]]) -> None:
+    """Rounds of (Transit decrypt, bare endpoint, authorize on `port`); `authorize_requests(seconds)` gives
+    fresh authorize requests for a window of that many seconds (warm-up included)."""
+    rounds = run.n(3, 2, 1)
+    window = 0.5 if run.tiny else 2.0 if run.quick else 4.0
+    results: dict[str, list[LoadResult]] = {key: [] for key in _NAMES}
+    with contextlib.ExitStack() as servers:
+        try:
+            bao = servers.enter_context(openbao_dev_server())
+        except ServerUnavailable as exc:
+            run.notes.append(f"alternated ratios skipped: {exc}")
+            return
+        assert bao.process is not None
+        pin_process(bao.process.pid, run.server_cpus)
+        create_key(bao)
+        decrypt = decrypt_requests(bao, phone_numbers(2_000, seed=23))
+        bare_port = servers.enter_context(bare_server(run, "alternated-bare.log"))
+        for _ in range(rounds):
+            results["alt_bao_decrypt"].append(load(run, bao.port, decrypt, duration=window, expect="plaintext"))
+            results["alt_bare_async"].append(load(run, bare_port, [BARE_ASYNC], duration=window))
+            requests = authorize_requests(window + run.warmup)
+            results["alt_authorize"].append(load(run, port, requests, duration=window, expect='"allow"'))
+    for key, label in _NAMES.items():
+        figure = run.add(_summed(key, f"{label}, alternated ({rounds} rounds of {window:g} s)", results[key]))
+        if figure.details["errors"]:
+            run.notes.append(f"{figure.label}: {figure.details['errors']} error answers")
+    authorize = results["alt_authorize"]
+    run.figures["alt_authorize"].details["allow_share"] = round(
+        sum(r.expect_hits for r in authorize) / max(1, sum(r.requests for r in authorize)), 3
+    )
+    for baseline in ("alt_bao_decrypt", "alt_bare_async"):
+        ratios = [a.rate_per_s / b.rate_per_s for a, b in zip(authorize, results[baseline], strict=True)]
+        run.figures["alt_authorize"].details[f"round_ratios_vs_{baseline}"] = [round(r, 3) for r in ratios]
+        run.notes.append(
+            f"alternated windows: authorize / {_NAMES[baseline]}, round by round: "
+            + ", ".join(f"{r:.2f}" for r in ratios)
+        )
+
+
+def _summed(key: str, label: str, results: list[LoadResult]) -> Figure:
+    """One figure for a subject's windows: requests over measured seconds, the rounds' median latencies."""
+    requests = sum(r.requests for r in results)
+    seconds = sum(r.duration_s for r in results)
+    return Figure(
+        key=key,
+        label=label,
+        value=requests / seconds if seconds else 0.0,
+        unit="req/s",
+        p50_ms=statistics.median(r.p50_ms for r in results),
+        p95_ms=statistics.median(r.p95_ms for r in results),
+        p99_ms=statistics.median(r.p99_ms for r in results),
+        limited_by="as its sequential figure; measured in turn with the other two, seconds apart",
+        details={
+            "round_rates": [round(r.rate_per_s) for r in results],
+            "requests": requests,
+            "errors": sum(r.errors for r in results),
+        },
+    )

@@ -9,6 +9,7 @@ import threading
 from collections.abc import Iterator
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
+from typing import Any
 
 import pytest
 
@@ -76,13 +77,18 @@ def test_fixed_rate_mode_sends_at_the_requested_rate(constant_server: int) -> No
     assert 40 <= result.requests <= 55
 
 
-def test_targets_are_ratios_of_figures_from_the_same_run(tmp_path: Path) -> None:
+def _checks_of(tmp_path: Path, figure: str, rates: dict[str, float]) -> dict[str | None, dict[str, Any]]:
+    """`figure`'s target checks, by baseline, in a run that measured these req/s."""
     run = _run(tmp_path)
     run.log = lambda _: None
-    run.add(Figure("bare", "bare", 1000.0, "req/s"))
-    run.add(Figure("bao_decrypt", "decrypt", 800.0, "req/s"))
-    run.add(Figure("dv_authorize_1w", "authorize", 600.0, "req/s"))
-    checks = {c["baseline"]: c for c in evaluate(run) if c["figure"] == "dv_authorize_1w"}
+    for key, rate in rates.items():
+        run.add(Figure(key, key, rate, "req/s"))
+    return {c["baseline"]: c for c in evaluate(run) if c["figure"] == figure}
+
+
+def test_targets_are_ratios_of_figures_from_the_same_run(tmp_path: Path) -> None:
+    rates = {"bare": 1000.0, "bao_decrypt": 800.0, "dv_authorize_1w": 600.0}
+    checks = _checks_of(tmp_path, "dv_authorize_1w", rates)
     assert checks["bare"]["ratio"] == pytest.approx(0.6)
     assert checks["bare"]["met"] is True
     assert checks["bao_decrypt"]["met"] is False
@@ -109,13 +115,8 @@ def test_tiny_run_writes_the_report_and_raw_results(tmp_path: Path) -> None:
 
 
 def test_alternated_authorize_is_judged_against_the_baselines_measured_beside_it(tmp_path: Path) -> None:
-    run = _run(tmp_path)
-    run.log = lambda _: None
-    run.add(Figure("bao_decrypt", "decrypt, minutes earlier", 2000.0, "req/s"))
-    run.add(Figure("alt_bao_decrypt", "decrypt, alternated", 1000.0, "req/s"))
-    run.add(Figure("alt_bare_async", "bare, alternated", 3000.0, "req/s"))
-    run.add(Figure("alt_authorize", "authorize, alternated", 1200.0, "req/s"))
-    checks = {c["baseline"]: c for c in evaluate(run) if c["figure"] == "alt_authorize"}
+    rates = {"bao_decrypt": 2000.0, "alt_bao_decrypt": 1000.0, "alt_bare_async": 3000.0, "alt_authorize": 1200.0}
+    checks = _checks_of(tmp_path, "alt_authorize", rates)
     assert set(checks) == {"alt_bao_decrypt", "alt_bare_async"}
     assert checks["alt_bao_decrypt"]["ratio"] == pytest.approx(1.2)
     assert checks["alt_bao_decrypt"]["met"] is True

@@ -1,6 +1,6 @@
 """Authorize against its two HTTP baselines in alternated windows, so each ratio pairs figures of one moment.
 
-The sequential figures compare numbers measured minutes apart: on a shared host the speed moved ±6% within
+The sequential figures compare numbers measured minutes apart: on a shared host the speed moved up to 18% within
 one run, and back-to-back runs of one figure differed by up to 30%. Here OpenBao (Transit decrypt), the bare
 `async def` endpoint and dialvault's authorize are served side by side on the server core, and the load
 generator takes them in turn, a short window each, for a few rounds. Each round gives a ratio of figures

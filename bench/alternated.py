@@ -12,7 +12,9 @@ from __future__ import annotations
 
 import contextlib
 import statistics
-from collections.abc import Callable
+from collections import Counter
+from collections.abc import Callable, Mapping
+from typing import Any
 
 from tests.servers import ServerUnavailable, openbao_dev_server
 
@@ -31,9 +33,12 @@ _NAMES = {
 }
 
 
-def measure_alternated(run: Run, port: int, authorize_requests: Callable[[float], list[bytes]]) -> None:
+def measure_alternated(
+    run: Run, port: int, authorize_requests: Callable[[float], list[bytes]], details: Mapping[str, Any]
+) -> None:
     """Rounds of (Transit decrypt, bare endpoint, authorize on `port`); `authorize_requests(seconds)` gives
-    fresh authorize requests for a window of that many seconds (warm-up included)."""
+    fresh authorize requests for a window of that many seconds (warm-up included); `details` describe the
+    store authorize runs on."""
     rounds = run.n(3, 2, 1)
     window = 0.5 if run.tiny else 2.0 if run.quick else 4.0
     results: dict[str, list[LoadResult]] = {key: [] for key in _NAMES}
@@ -58,9 +63,8 @@ def measure_alternated(run: Run, port: int, authorize_requests: Callable[[float]
         if figure.details["errors"]:
             run.notes.append(f"{figure.label}: {figure.details['errors']} error answers")
     authorize = results["alt_authorize"]
-    run.figures["alt_authorize"].details["allow_share"] = round(
-        sum(r.expect_hits for r in authorize) / max(1, sum(r.requests for r in authorize)), 3
-    )
+    allowed = sum(r.expect_hits for r in authorize) / max(1, sum(r.requests for r in authorize))
+    run.figures["alt_authorize"].details.update(details, allow_share=round(allowed, 3))
     for baseline in ("alt_bao_decrypt", "alt_bare_async"):
         ratios = [a.rate_per_s / b.rate_per_s for a, b in zip(authorize, results[baseline], strict=True)]
         run.figures["alt_authorize"].details[f"round_ratios_vs_{baseline}"] = [round(r, 3) for r in ratios]
@@ -74,6 +78,9 @@ def _summed(key: str, label: str, results: list[LoadResult]) -> Figure:
     """One figure for a subject's windows: requests over measured seconds, the rounds' median latencies."""
     requests = sum(r.requests for r in results)
     seconds = sum(r.duration_s for r in results)
+    statuses: Counter[str] = Counter()
+    for result in results:
+        statuses.update(result.statuses)
     return Figure(
         key=key,
         label=label,
@@ -87,5 +94,6 @@ def _summed(key: str, label: str, results: list[LoadResult]) -> Figure:
             "round_rates": [round(r.rate_per_s) for r in results],
             "requests": requests,
             "errors": sum(r.errors for r in results),
+            "statuses": dict(statuses),
         },
     )

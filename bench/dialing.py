@@ -249,7 +249,8 @@ def measure_dialing(run: Run) -> None:
                 }
             )
             if size == sizes[0]:
-                measure_alternated(run, port, _authorize_windows(bench, pool, max(result.rate_per_s, 100.0) * 1.3))
+                per_second = max(result.rate_per_s, 100.0) * 1.3
+                measure_alternated(run, port, _authorize_windows(bench, pool, per_second), details)
         if size == sizes[0]:
             two_worker_slice = int(max(result.rate_per_s, 100.0) * 1.6 * (run.duration + run.warmup))
             _measure_two_workers(run, bench, pool, two_worker_slice, details)

@@ -248,11 +248,11 @@ def measure_dialing(run: Run) -> None:
                     "fixed_p99_ms": fixed.p99_ms,
                 }
             )
+            measured_rate = max(result.rate_per_s, 100.0)  # sizes the later runs' slices of handles
             if size == sizes[0]:
-                per_second = max(result.rate_per_s, 100.0) * 1.3
-                measure_alternated(run, port, _authorize_windows(bench, pool, per_second), details)
+                measure_alternated(run, port, _authorize_windows(bench, pool, measured_rate * 1.3), details)
         if size == sizes[0]:
-            two_worker_slice = int(max(result.rate_per_s, 100.0) * 1.6 * (run.duration + run.warmup))
+            two_worker_slice = int(measured_rate * 1.6 * (run.duration + run.warmup))
             _measure_two_workers(run, bench, pool, two_worker_slice, details)
         shutil.rmtree(bench.home, ignore_errors=True)
     run.series["authorize_scale"] = scale

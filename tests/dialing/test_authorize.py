@@ -101,6 +101,25 @@ def test_a_handle_issued_before_revision_0006_still_redeems(dial: Dialing, vault
     assert dial.authorize(handle)["decision"] == "allow"
 
 
+def test_a_handle_whose_selector_is_sorted_by_the_second_still_redeems(
+    dial: Dialing, vault: Vault, clock: FixedClock
+) -> None:
+    contact_id = dial.consent()
+    campaign_id = dial.campaign()
+    selector = "kbcdefg" + "q" * 13  # as issued before ids were sorted by the millisecond: 20 letters
+    handle = "dh_" + selector + secrets.token_urlsafe(24)
+    with vault.database.write() as session:
+        session.execute(
+            t.dial_handles.insert().values(
+                digest=vault.keyrings.get(session, dial.tenant.tenant_id).handle_digest(handle), id="hd_" + selector,
+                tenant_id=dial.tenant.tenant_id, campaign_id=campaign_id, contact_id=contact_id,
+                created_at=clock.now(), expires_at=clock.now() + timedelta(hours=24),
+            )
+        )  # fmt: skip
+    assert dial.authorize(handle)["decision"] == "allow"
+    assert dial.reason(_with_another_random_part(handle)) == "unknown_handle"
+
+
 def test_handle_expired(ready: Ready, clock: FixedClock) -> None:
     dial, _, handle = ready
     clock.advance(timedelta(hours=24, seconds=1))

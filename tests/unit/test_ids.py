@@ -20,7 +20,13 @@ def test_grouped_ids_of_one_batch_share_their_first_two_letters_and_nothing_else
     assert len(set(ids)) == 1000
 
 
-def test_sorted_ids_sort_by_the_second_they_were_made() -> None:
+def test_sorted_ids_sort_by_the_millisecond_they_were_made() -> None:
     now = datetime(2026, 11, 23, 12, tzinfo=UTC)
-    earlier, later = new_sorted_ids("at", now, 50), new_sorted_ids("at", now + timedelta(seconds=1), 50)
+    earlier, later = new_sorted_ids("at", now, 50), new_sorted_ids("at", now + timedelta(milliseconds=1), 50)
     assert max(earlier) < min(later)
+
+
+def test_sorted_ids_of_one_millisecond_are_letters_and_all_different() -> None:
+    ids = new_sorted_ids("at", datetime(2026, 11, 23, 12, tzinfo=UTC), 1000)
+    assert all(re.fullmatch(r"at_[a-z]{23}", i) for i in ids)
+    assert len(set(ids)) == 1000

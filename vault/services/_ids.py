@@ -50,8 +50,7 @@ def new_sorted_ids(prefix: str, now: datetime, count: int) -> list[str]:
     to the WAL at commit; for append-only records whose time is no secret (consent events, attempts,
     handles) that write amplification dominated batch capture. Sorted by the second only, the thousands
     of ids made within a second still scattered over that second's pages: a commit of 16 authorizations
-    wrote ~8 pages of the attempts' id index and as many of the audit entries' target index (42 pages in
-    all); sorted by the millisecond, ~2.6 of each (30 in all).
+    wrote ~8 pages of the attempts' id index (of 42 in all); sorted by the millisecond, ~2.6.
     """
     head = prefix + "_" + _time_letters(int(now.timestamp() * 1000))
     tails = os.urandom(_RANDOM_LETTERS * count).translate(_TO_LETTERS).decode("ascii")

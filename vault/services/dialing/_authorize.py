@@ -382,7 +382,7 @@ def authorize_all(
         asked = [requests[i][1] for i in indexes]
         evaluations = _evaluate_all(unit, vault, tenant_id, asked, now, lock=True, count_allows=True)
         # Time-sorted: an attempt's time is no secret from the gateway it is returned to, and sorted ids
-        # append to the attempts' and audit entries' id indexes instead of dirtying a random page of each.
+        # append to the attempts' id index instead of dirtying a random page of it per attempt.
         attempt_ids = iter(new_sorted_ids("at", now, sum(1 for e in evaluations if not e.reasons)))
         attempts: list[dict[str, Any]] = []
         for index, evaluation in zip(indexes, evaluations, strict=True):

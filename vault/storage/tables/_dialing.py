@@ -108,7 +108,7 @@ class Attempt(SQLModel, table=True):
 
     id: str = Field(primary_key=True, max_length=40)
     tenant_id: str = Field(foreign_key="tenants.id", max_length=40)
-    campaign_id: str = Field(max_length=40, index=True)
+    campaign_id: str = Field(max_length=40)
     contact_id: str = Field(max_length=40)
     purpose: str = Field(max_length=40)
     channel: str = Field(max_length=40)

@@ -188,7 +188,7 @@ def measure_dialing(run: Run) -> None:
         # Fresh handles for every run: a handle redeemed again is a fourth marketing attempt within a day
         # sooner or later, and its frequency-cap deny would count in the figure. The first size also
         # serves the alternated windows and the two-worker run.
-        hot = run.n(150_000, 30_000, 400) if size == sizes[0] else run.n(40_000, 12_000, 200)
+        hot = run.n(200_000, 30_000, 400) if size == sizes[0] else run.n(40_000, 12_000, 200)
         source = cached_store(run, size)
         bench = copy_bench_vault(source, run.workdir / f"vault-dial-{size}")
         with serve(run, bench) as port:

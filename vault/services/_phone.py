@@ -9,7 +9,7 @@ from dataclasses import dataclass
 
 import phonenumbers
 from phonenumbers import phonemetadata, timezone
-from phonenumbers.tzdata import TIMEZONE_DATA
+from phonenumbers.tzdata import TIMEZONE_DATA, TIMEZONE_LONGEST_PREFIX
 
 from ..errors import InvalidPhoneNumber
 
@@ -277,32 +277,52 @@ def _subdivisions(number: phonenumbers.PhoneNumber, region: str | None) -> froze
     return _subdivision_named(geocoder.description_for_number(number, "en"))
 
 
-def _geographic_subdivisions(number: phonenumbers.PhoneNumber, region: str) -> frozenset[str]:
+def _geographic_subdivisions(e164: str, country_code: int, region: str) -> frozenset[str]:
     """`_subdivisions` of a valid number of a geographic type and known region.
 
     `description_for_valid_number` finds the number's region again before its prefix lookup (for +1 by
-    trying each NANP region's patterns, ~25 µs); the region is known here, so the lookup is asked
-    directly when this phonenumbers has it. Its fallback, the country's name, names no subdivision."""
+    trying each NANP region's patterns, ~25 µs); the region is known here, so the geocoder's data is looked
+    up directly when this phonenumbers keeps it as it did. Its fallback, the country's name, names no
+    subdivision."""
     if region not in _SUBDIVIDED_REGIONS:
         return frozenset()
-    from phonenumbers import geocoder  # noqa: PLC0415
-
     lookup = _prefix_lookup()
-    if lookup is None or phonenumbers.country_mobile_token(number.country_code or 0):  # a token is stripped first
+    if lookup is None or phonenumbers.country_mobile_token(country_code):  # a token is stripped first
+        from phonenumbers import geocoder  # noqa: PLC0415
+
+        number = e164_number(e164)
+        assert number is not None, "a valid number's E.164 text builds its number"
         return _subdivision_named(geocoder.description_for_valid_number(number, "en"))
-    return _subdivision_named(lookup(number))
+    return _subdivision_named(lookup(e164[1:]))
 
 
 @functools.cache
-def _prefix_lookup() -> Callable[[phonenumbers.PhoneNumber], str] | None:
-    """The geocoder's own prefix lookup (English), if this phonenumbers has it under the names it had."""
+def _prefix_lookup() -> Callable[[str], str] | None:
+    """The geocoder's English description of a number by its E.164 digits, found as its own prefix lookup
+    finds it (the longest prefix with an English name), if this phonenumbers keeps its data as it did."""
     from phonenumbers import geocoder  # noqa: PLC0415
 
-    lookup = getattr(geocoder, "_prefix_description_for_number", None)
     data, longest = getattr(geocoder, "GEOCODE_DATA", None), getattr(geocoder, "GEOCODE_LONGEST_PREFIX", None)
-    if lookup is None or data is None or longest is None:
+    if not isinstance(data, dict) or not isinstance(longest, int):
         return None
-    return lambda number: str(lookup(data, longest, number, "en"))
+
+    def lookup(digits: str) -> str:
+        for size in range(min(longest, len(digits)), 0, -1):
+            names = data.get(digits[:size])
+            if names is not None and "en" in names:
+                return str(names["en"])
+        return ""
+
+    return lookup
+
+
+def _geographic_zones(digits: str) -> tuple[str, ...]:
+    """`time_zones_for_geographical_number` by the number's E.164 digits: its longest prefix's zones."""
+    for size in range(min(TIMEZONE_LONGEST_PREFIX, len(digits)), 0, -1):
+        zones = TIMEZONE_DATA.get(digits[:size])
+        if zones is not None:
+            return tuple(z for z in zones if z != _UNKNOWN_ZONE)
+    return ()
 
 
 def _subdivision_named(description: str) -> frozenset[str]:
@@ -398,20 +418,24 @@ def number_facts(e164: str) -> NumberFacts:
         zones = _zones_of_every_number(phonenumbers.country_code_for_region(region))
         if zones is not None:
             return NumberFacts(region=region, subdivisions=frozenset(), time_zones=zones)
-    number = e164_number(e164)
-    code = number.country_code if number is not None else None
+    country = _BY_HEAD.get(e164[1:4]) if region is not None else None  # valid_e164_region has looked it up
+    code = int(e164[1 : country[0]]) if country is not None else None
     rules = _type_rules(code, region) if code is not None and region is not None else None
-    if number is None or code is None or region is None or rules is None:  # not a stored number: the general path
+    if country is None or code is None or region is None or rules is None:  # not a stored number: the general path
         number = phonenumbers.parse(e164, None)
         region = phonenumbers.region_code_for_number(number)
         zones = tuple(z for z in timezone.time_zones_for_number(number) if z != _UNKNOWN_ZONE)
         return NumberFacts(region=region, subdivisions=_subdivisions(number, region), time_zones=zones)
-    # What time_zones_for_number and description_for_number decide, with the number's type found once.
-    kind = rules.type_of(e164[len(str(code)) + 1 :])
+    # What time_zones_for_number and description_for_number decide, with the number's type found once and
+    # its prefixes looked up in its E.164 digits (phonenumbers formats the number back to them each time).
+    kind = rules.type_of(e164[country[0] :])
     if kind == phonenumbers.PhoneNumberType.UNKNOWN:
         return NumberFacts(region=region, subdivisions=frozenset(), time_zones=())
     if not phonenumbers.is_number_type_geographical(kind, code):  # the country's zones
-        zones = tuple(z for z in timezone.time_zones_for_number(number) if z != _UNKNOWN_ZONE)
+        built = e164_number(e164)
+        assert built is not None, "a valid number's E.164 text builds its number"
+        zones = tuple(z for z in timezone.time_zones_for_number(built) if z != _UNKNOWN_ZONE)
         return NumberFacts(region=region, subdivisions=frozenset(), time_zones=zones)
-    zones = tuple(z for z in timezone.time_zones_for_geographical_number(number) if z != _UNKNOWN_ZONE)
-    return NumberFacts(region=region, subdivisions=_geographic_subdivisions(number, region), time_zones=zones)
+    return NumberFacts(
+        region=region, subdivisions=_geographic_subdivisions(e164, code, region), time_zones=_geographic_zones(e164[1:])
+    )

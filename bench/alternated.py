@@ -39,7 +39,7 @@ def measure_alternated(
     """Rounds of (Transit decrypt, bare endpoint, authorize on `port`); `authorize_requests(seconds)` gives
     fresh authorize requests for a window of that many seconds (warm-up included); `details` describe the
     store authorize runs on."""
-    rounds = run.n(3, 2, 1)
+    rounds = run.n(5, 2, 1)  # five: one disturbed window moves the summed rates by a fifth of its dip
     window = 0.5 if run.tiny else 2.0 if run.quick else 4.0
     results: dict[str, list[LoadResult]] = {key: [] for key in _NAMES}
     with contextlib.ExitStack() as servers:
@@ -71,6 +71,7 @@ def measure_alternated(
         run.notes.append(
             f"alternated windows: authorize / {_NAMES[baseline]}, round by round: "
             + ", ".join(f"{r:.2f}" for r in ratios)
+            + f" (median {statistics.median(ratios):.2f})"
         )
 
 

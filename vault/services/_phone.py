@@ -175,14 +175,20 @@ def valid_e164_region(raw: str) -> str | None:
     """
     if type(raw) is not str or _E164.fullmatch(raw) is None:
         return None
-    head = raw[1:4]
-    try:
-        country = _BY_HEAD[head]
-    except KeyError:
-        country = _BY_HEAD[head] = _country_of(head)
+    country = _country_of_number(raw)
     if country is None:
         return None
     return country[1].valid_region(raw[country[0] :])
+
+
+def _country_of_number(e164: str) -> tuple[int, _CountryRules] | None:
+    """`_country_of` the number's first three digits, remembered per three digits."""
+    head = e164[1:4]
+    try:
+        return _BY_HEAD[head]
+    except KeyError:
+        country = _BY_HEAD[head] = _country_of(head)
+        return country
 
 
 @functools.cache
@@ -418,7 +424,7 @@ def number_facts(e164: str) -> NumberFacts:
         zones = _zones_of_every_number(phonenumbers.country_code_for_region(region))
         if zones is not None:
             return NumberFacts(region=region, subdivisions=frozenset(), time_zones=zones)
-    country = _BY_HEAD.get(e164[1:4]) if region is not None else None  # valid_e164_region has looked it up
+    country = _country_of_number(e164) if region is not None else None
     code = int(e164[1 : country[0]]) if country is not None else None
     rules = _type_rules(code, region) if code is not None and region is not None else None
     if country is None or code is None or region is None or rules is None:  # not a stored number: the general path

@@ -30,6 +30,7 @@ from vault.services.tenants import issue_api_key
 
 from ._common import ROOT, Figure, Run, free_port, http_request, load, server_process
 from .numbers import phone_numbers
+from .raw import raw_insert_rate
 
 __all__ = [
     "NOTICE",
@@ -330,4 +331,25 @@ def measure_import(run: Run) -> None:
             )
         )
         shutil.rmtree(bench.home, ignore_errors=True)
+        _raw_loop_at(run, size)
     run.series["import"] = points
+
+
+def _raw_loop_at(run: Run, rows: int) -> None:
+    """The raw loop over as many rows as an import loaded: its blind index outgrows the page cache as theirs do."""
+    path = run.workdir / f"raw-{rows}.db"
+    rate, connection, _, _ = raw_insert_rate(path, phone_numbers(rows, seed=12))
+    connection.close()
+    for leftover in (path, path.with_name(path.name + "-wal"), path.with_name(path.name + "-shm")):
+        leftover.unlink(missing_ok=True)
+    run.add(
+        Figure(
+            f"raw_insert_{rows}",
+            f"raw loop at the import's size: {rows:,} rows",
+            rate,
+            "rows/s",
+            limited_by="as the raw loop; its one random-key index (the blind index) outgrows the page cache with the "
+            "table",
+            details={"rows": rows},
+        )
+    )

@@ -122,12 +122,16 @@ class OpenBaoServer:
     address and token but with EMPTY storage (transit re-mounted, keys gone). To
     simulate an outage that keeps the keys, use `pause()` / `resume()` (SIGSTOP /
     SIGCONT): clients then time out instead of being refused.
+
+    With `audited`, a file audit device (declared in a config file: OpenBao refuses to enable one over its
+    API) writes every request and response to `audit_log_path`, as a deployment keeping an audit trail does.
     """
 
     bao: Path
     port: int
     token: str
     workdir: Path
+    audited: bool = False
     process: subprocess.Popen[bytes] | None = None
     paused: bool = False
 
@@ -138,6 +142,10 @@ class OpenBaoServer:
     @property
     def log_path(self) -> Path:
         return self.workdir / "bao.log"
+
+    @property
+    def audit_log_path(self) -> Path:
+        return self.workdir / "audit.log"
 
     def __repr__(self) -> str:
         return f"OpenBaoServer(addr={self.addr!r}, token=<redacted>, running={self.running})"
@@ -161,6 +169,13 @@ class OpenBaoServer:
             "-dev-no-store-token",
             "-log-level=warn",
         ]
+        if self.audited:
+            config = self.workdir / "audit.hcl"
+            config.write_text(
+                f'audit "file" "file" {{\n  options {{\n    file_path = "{self.audit_log_path}"\n  }}\n}}\n',
+                encoding="utf-8",
+            )
+            command.append(f"-config={config}")
         with self.log_path.open("ab") as log:
             self.process = subprocess.Popen(
                 command,
@@ -242,11 +257,14 @@ class OpenBaoServer:
 
 
 @contextlib.contextmanager
-def openbao_dev_server() -> Iterator[OpenBaoServer]:
-    """Start a throwaway OpenBao dev server with `transit` mounted; stop it on exit."""
+def openbao_dev_server(*, audited: bool = False) -> Iterator[OpenBaoServer]:
+    """Start a throwaway OpenBao dev server with `transit` mounted (and a file audit device if `audited`);
+    stop it on exit."""
     bao = find_bao()
     with tempfile.TemporaryDirectory(prefix="dialvault-bao-") as tmp:
-        server = OpenBaoServer(bao=bao, port=free_port(), token=secrets.token_urlsafe(24), workdir=Path(tmp))
+        server = OpenBaoServer(
+            bao=bao, port=free_port(), token=secrets.token_urlsafe(24), workdir=Path(tmp), audited=audited
+        )
         try:
             server.start()
             yield server

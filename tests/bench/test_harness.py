@@ -115,9 +115,26 @@ def test_tiny_run_writes_the_report_and_raw_results(tmp_path: Path) -> None:
 
 
 def test_alternated_authorize_is_judged_against_the_baselines_measured_beside_it(tmp_path: Path) -> None:
-    rates = {"bao_decrypt": 2000.0, "alt_bao_decrypt": 1000.0, "alt_bare_async": 3000.0, "alt_authorize": 1200.0}
+    rates = {"bao_decrypt": 2000.0, "alt_bao_decrypt": 1000.0, "alt_bao_decrypt_audited": 800.0,
+             "alt_bare_async": 3000.0, "alt_authorize": 1200.0}  # fmt: skip
     checks = _checks_of(tmp_path, "alt_authorize", rates)
-    assert set(checks) == {"alt_bao_decrypt", "alt_bare_async"}
+    assert set(checks) == {"alt_bao_decrypt", "alt_bao_decrypt_audited", "alt_bare_async"}
     assert checks["alt_bao_decrypt"]["ratio"] == pytest.approx(1.2)
     assert checks["alt_bao_decrypt"]["met"] is True
     assert checks["alt_bare_async"]["met"] is False
+
+
+def test_authorize_against_audited_transit_is_reported_but_not_judged(tmp_path: Path) -> None:
+    rates = {"alt_bao_decrypt": 1000.0, "alt_bao_decrypt_audited": 800.0, "alt_authorize": 900.0}
+    checks = _checks_of(tmp_path, "alt_authorize", rates)
+    assert checks["alt_bao_decrypt_audited"]["ratio"] == pytest.approx(1.125)
+    assert checks["alt_bao_decrypt_audited"]["met"] is None
+    assert checks["alt_bao_decrypt"]["met"] is False
+
+
+def test_import_is_judged_against_the_raw_loop_and_reported_against_the_raw_loop_at_its_size(tmp_path: Path) -> None:
+    rates = {"raw_insert": 50_000.0, "raw_insert_1000000": 30_000.0, "dv_import_1000000": 15_000.0}
+    checks = _checks_of(tmp_path, "dv_import_1000000", rates)
+    assert checks["raw_insert"]["met"] is False
+    assert checks["raw_insert_1000000"]["ratio"] == pytest.approx(0.5)
+    assert checks["raw_insert_1000000"]["met"] is None

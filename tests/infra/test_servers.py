@@ -101,6 +101,17 @@ def test_openbao_dev_server_starts_pauses_restarts_and_stops() -> None:
     assert not _port_open(port)
 
 
+@pytest.mark.openbao
+def test_audited_openbao_dev_server_writes_each_request_to_its_audit_log() -> None:
+    require_or_skip("openbao")
+    with openbao_dev_server(audited=True) as bao:
+        assert "file/" in bao.request("GET", "sys/audit").json()["data"]
+        assert bao.request("POST", "transit/keys/audited", {"type": "aes256-gcm96"}).status_code in (200, 204)
+        lines = bao.audit_log_path.read_text(encoding="utf-8").splitlines()
+    assert any('"path":"transit/keys/audited"' in line for line in lines)
+    assert bao.token not in "\n".join(lines)  # the device writes HMACs of secrets, not the secrets
+
+
 def test_require_or_skip_fails_in_ci_and_skips_elsewhere(monkeypatch: pytest.MonkeyPatch) -> None:
     monkeypatch.setenv("PATH", "/nonexistent")
     monkeypatch.setattr("sys.executable", "/nonexistent/python")

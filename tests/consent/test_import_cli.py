@@ -140,8 +140,35 @@ def test_a_row_key_is_an_hmac_under_the_tenants_key_not_a_hash_anyone_could_reco
         stored = session.execute(select(t.consent_events.c.idempotency_key)).scalar_one()
     cells = ("+8613800138002", "survey", "voice", "mkt", "v1", "paper", "2025-06-02T10:00:00+00:00", "", "", "")
     row = "\x1f".join(cells)
-    assert stored == "import:" + keyring.import_row_digest(row).hex()
-    assert stored != "import:" + hashlib.sha256(row.encode()).hexdigest()
+    assert stored == "import:" + keyring.import_row_digest(row)[:16].hex()
+    assert stored[len("import:") :] not in hashlib.sha256(row.encode()).hexdigest()
+
+
+def test_a_row_key_is_the_first_128_bits_of_its_digest(cli_env: Vault, tmp_path: Path) -> None:
+    assert CliRunner().invoke(app, ["import", str(_write(tmp_path / "in.csv", GOOD))]).exit_code == 0
+    with cli_env.database.read() as session:
+        keys = set(session.execute(select(t.consent_events.c.idempotency_key)).scalars())
+    assert keys and {len(k) for k in keys} == {len("import:") + 32}
+
+
+def test_revision_0009_cuts_full_length_keys_so_a_file_loaded_before_it_is_still_skipped(
+    cli_env: Vault, tmp_path: Path
+) -> None:
+    source = _write(tmp_path / "in.csv", GOOD)
+    assert CliRunner().invoke(app, ["import", str(source)]).exit_code == 0
+    loaded = _events(cli_env)
+    command.downgrade(alembic_config(cli_env.database), "0008")
+    with cli_env.database.write() as session:  # the keys as revision 0008 stored them: all 256 bits
+        session.execute(
+            t.consent_events.update().values(
+                idempotency_key=t.consent_events.c.idempotency_key + func.substr(t.consent_events.c.idempotency_key, 8)
+            )
+        )
+    upgrade_schema(cli_env.database)
+    result = CliRunner().invoke(app, ["import", str(source)])
+    assert result.exit_code == 0, result.output
+    assert f"duplicates skipped {loaded}" in result.output
+    assert _events(cli_env) == loaded
 
 
 def test_revision_0007_removes_the_plain_hash_keys_of_rows_imported_before_it(cli_env: Vault, tmp_path: Path) -> None:

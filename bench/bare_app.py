@@ -1,7 +1,8 @@
 """The HTTP ceiling: a bare FastAPI endpoint returning constant JSON, served like `dialvault serve`.
 
 `python -m bench.bare_app --port P [--workers N]` runs uvicorn with the exact options
-`vault.cli._core.serve` passes (factory app, no access log, no proxy headers, no server header).
+`vault.cli._core.serve` passes (factory app, no access log, no proxy headers, no server header, the
+HTTP protocol that sends a response in one write).
 """
 
 from __future__ import annotations
@@ -10,6 +11,8 @@ import argparse
 
 import uvicorn
 from fastapi import FastAPI
+
+from vault.api import HTTP_PROTOCOL
 
 __all__ = ["create_bare_app"]
 
@@ -47,6 +50,7 @@ def main() -> None:
         log_config=None,
         proxy_headers=False,
         server_header=False,
+        http=HTTP_PROTOCOL,
     )
 
 

@@ -8,6 +8,7 @@ import pytest
 
 PUBLIC = {
     "vault.api": [
+        "HTTP_PROTOCOL",
         "app_from_environment",
         "configure_logging",
         "create_app",

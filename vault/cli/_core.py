@@ -162,6 +162,8 @@ def serve(
     open_from(settings).database.dispose()  # fail fast, in this process, on bad settings or keys
     import uvicorn  # noqa: PLC0415 - here: every other command starts ~0.1 s sooner without it
 
+    from ..api import HTTP_PROTOCOL  # noqa: PLC0415 - as uvicorn: the app's modules load in the server
+
     uvicorn.run(
         "vault.api:app_from_environment",
         factory=True,
@@ -172,6 +174,7 @@ def serve(
         log_config=None,
         proxy_headers=False,
         server_header=False,
+        http=HTTP_PROTOCOL,
     )
 
 

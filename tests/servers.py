@@ -124,7 +124,8 @@ class OpenBaoServer:
     SIGCONT): clients then time out instead of being refused.
 
     With `audited`, a file audit device (declared in a config file: OpenBao refuses to enable one over its
-    API) writes every request and response to `audit_log_path`, as a deployment keeping an audit trail does.
+    API) writes every request and response to `audit_log_path` (in `audit_dir`, default `workdir`), as a
+    deployment keeping an audit trail does.
     """
 
     bao: Path
@@ -132,6 +133,7 @@ class OpenBaoServer:
     token: str
     workdir: Path
     audited: bool = False
+    audit_dir: Path | None = None
     process: subprocess.Popen[bytes] | None = None
     paused: bool = False
 
@@ -145,7 +147,7 @@ class OpenBaoServer:
 
     @property
     def audit_log_path(self) -> Path:
-        return self.workdir / "audit.log"
+        return (self.audit_dir or self.workdir) / "audit.log"
 
     def __repr__(self) -> str:
         return f"OpenBaoServer(addr={self.addr!r}, token=<redacted>, running={self.running})"
@@ -257,13 +259,18 @@ class OpenBaoServer:
 
 
 @contextlib.contextmanager
-def openbao_dev_server(*, audited: bool = False) -> Iterator[OpenBaoServer]:
-    """Start a throwaway OpenBao dev server with `transit` mounted (and a file audit device if `audited`);
-    stop it on exit."""
+def openbao_dev_server(*, audited: bool = False, audit_dir: Path | None = None) -> Iterator[OpenBaoServer]:
+    """Start a throwaway OpenBao dev server with `transit` mounted (and a file audit device writing into
+    `audit_dir` if `audited`); stop it on exit."""
     bao = find_bao()
     with tempfile.TemporaryDirectory(prefix="dialvault-bao-") as tmp:
         server = OpenBaoServer(
-            bao=bao, port=free_port(), token=secrets.token_urlsafe(24), workdir=Path(tmp), audited=audited
+            bao=bao,
+            port=free_port(),
+            token=secrets.token_urlsafe(24),
+            workdir=Path(tmp),
+            audited=audited,
+            audit_dir=audit_dir,
         )
         try:
             server.start()

@@ -65,11 +65,7 @@ class _RecordingTransport(asyncio.Transport):
 
 
 async def _served_writes(request: bytes) -> list[bytes]:
-    config = uvicorn.Config(_app, http=HTTP_PROTOCOL, log_config=None, lifespan="off")
-    config.load()
-    protocol = CorkedHttpToolsProtocol(config, ServerState(), {}, _loop=asyncio.get_running_loop())
-    transport = _RecordingTransport()
-    protocol.connection_made(transport)
+    protocol, transport = await _connected()
     protocol.data_received(request)
     for _ in range(100):
         await asyncio.sleep(0)
@@ -85,6 +81,46 @@ def test_a_response_head_and_body_leave_in_one_write() -> None:
     assert len(writes) == 1
     assert writes[0].startswith(b"HTTP/1.1 200 OK\r\n")
     assert writes[0].endswith(b'\r\n\r\n{"status":"ok"}')
+
+
+async def _connected() -> tuple[CorkedHttpToolsProtocol, _RecordingTransport]:
+    config = uvicorn.Config(_app, http=HTTP_PROTOCOL, log_config=None, lifespan="off")
+    config.load()
+    protocol = CorkedHttpToolsProtocol(config, ServerState(), {}, _loop=asyncio.get_running_loop())
+    socket_side = _RecordingTransport()
+    protocol.connection_made(socket_side)
+    return protocol, socket_side
+
+
+def test_a_write_leaves_with_the_next_one_at_once_without_waiting_for_the_loop() -> None:
+    async def scenario() -> list[bytes]:
+        protocol, socket_side = await _connected()
+        protocol.transport.write(b"head;")
+        assert socket_side.writes == []
+        protocol.transport.write(b"body")
+        return socket_side.writes
+
+    assert asyncio.run(scenario()) == [b"head;body"]
+
+
+def test_a_lone_write_leaves_at_the_end_of_the_loops_turn() -> None:
+    async def scenario() -> list[bytes]:
+        protocol, socket_side = await _connected()
+        protocol.transport.write(b"head;")
+        await asyncio.sleep(0)
+        return socket_side.writes
+
+    assert asyncio.run(scenario()) == [b"head;"]
+
+
+def test_closing_sends_a_held_write_first() -> None:
+    async def scenario() -> tuple[list[bytes], bool]:
+        protocol, socket_side = await _connected()
+        protocol.transport.write(b"last")
+        protocol.transport.close()
+        return socket_side.writes, socket_side.closed
+
+    assert asyncio.run(scenario()) == ([b"last"], True)
 
 
 @contextlib.contextmanager

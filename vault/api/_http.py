@@ -1,11 +1,12 @@
 """uvicorn's httptools protocol, sending a response's head and body in one write.
 
 uvicorn writes a response's head when the app sends `http.response.start` and its body when the app sends
-`http.response.body`: two `send` calls on the socket, two TCP segments, on every response. Here the writes
-of one turn of the event loop are joined and leave at the start of the next turn, in one call. A turn is
-what separates the two for any response that does not stream, so each such response leaves in one segment.
-Side by side on one core, the bare endpoint answered 17-24% more requests a second, an authorize 2-6% more.
-A streamed body still leaves as the app sends it, each part at most one turn later.
+`http.response.body`: two `send` calls on the socket, two TCP segments, on every response. Here a write is
+held back until the next one, which leaves with it at once, or until the end of the event loop's turn:
+a response's head goes out with its body, in one segment, as soon as the body is written. The body is not
+delayed: the group commit answers a batch and then runs the next one in the same turn, so writes held to
+the end of the turn would wait for that whole batch. A streamed body's parts leave at most a turn late.
+Side by side on one core, the bare endpoint answered ~20% more requests a second.
 """
 
 from __future__ import annotations
@@ -18,6 +19,7 @@ from uvicorn.protocols.http.httptools_impl import HttpToolsProtocol
 
 __all__ = ["HTTP_PROTOCOL", "CorkedHttpToolsProtocol"]
 
+_JOIN_MAX = 64 * 1024
 #: What `uvicorn.run(http=...)` takes to serve with this protocol, in this process or in its workers.
 HTTP_PROTOCOL = f"{__name__}:CorkedHttpToolsProtocol"
 
@@ -28,40 +30,45 @@ class CorkedHttpToolsProtocol(HttpToolsProtocol):
 
 
 class _CorkedTransport(asyncio.Transport):
-    """A transport whose writes in one turn of the event loop reach the socket in one write."""
+    """A transport that sends a write together with the next one, or at the end of the loop's turn."""
 
     def __init__(self, transport: asyncio.Transport, loop: asyncio.AbstractEventLoop) -> None:
         super().__init__()
         self._transport = transport
         self._loop = loop
-        self._pending: list[bytes] = []
+        self._held: bytes | None = None
 
     def write(self, data: bytes | bytearray | memoryview) -> None:
         if not data:
             return
-        if not self._pending:
+        held = self._held
+        if held is None:
+            # Sent later: a copy of a buffer the caller may reuse once this returns.
+            self._held = data if isinstance(data, bytes) else bytes(data)
             self._loop.call_soon(self._flush)
-        # Sent a turn later: a copy of a buffer the caller may reuse once this returns.
-        self._pending.append(data if isinstance(data, bytes) else bytes(data))
+            return
+        self._held = None
+        if len(data) <= _JOIN_MAX:
+            self._transport.write(held + data)
+        else:  # a large body: two writes cost less than copying it
+            self._transport.write(held)
+            self._transport.write(data)
 
     def writelines(self, list_of_data: Iterable[bytes | bytearray | memoryview]) -> None:
         for data in list_of_data:
             self.write(data)
 
     def _flush(self) -> None:
-        if not self._pending:
-            return
-        data = self._pending[0] if len(self._pending) == 1 else b"".join(self._pending)
-        self._pending.clear()
-        if not self._transport.is_closing():  # the peer left: as the transport itself, drop what is unsent
-            self._transport.write(data)
+        held, self._held = self._held, None
+        if held is not None and not self._transport.is_closing():  # a peer that left gets nothing, as uvicorn's
+            self._transport.write(held)
 
     def close(self) -> None:
         self._flush()
         self._transport.close()
 
     def abort(self) -> None:
-        self._pending.clear()
+        self._held = None
         self._transport.abort()
 
     def write_eof(self) -> None:
@@ -96,7 +103,7 @@ class _CorkedTransport(asyncio.Transport):
         self._transport.set_write_buffer_limits(high, low)
 
     def get_write_buffer_size(self) -> int:
-        return self._transport.get_write_buffer_size() + sum(len(data) for data in self._pending)
+        return self._transport.get_write_buffer_size() + len(self._held or b"")
 
     def get_write_buffer_limits(self) -> tuple[int, int]:
         return self._transport.get_write_buffer_limits()

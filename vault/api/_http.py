@@ -6,7 +6,7 @@ held back until the next one, which leaves with it at once, or until the end of 
 a response's head goes out with its body, in one segment, as soon as the body is written. The body is not
 delayed: the group commit answers a batch and then runs the next one in the same turn, so writes held to
 the end of the turn would wait for that whole batch. A streamed body's parts leave at most a turn late.
-Side by side on one core, the bare endpoint answered ~20% more requests a second.
+Side by side on one core, authorize answered 14% more requests a second and the bare endpoint 7% more.
 """
 
 from __future__ import annotations

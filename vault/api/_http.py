@@ -60,7 +60,7 @@ class _CorkedTransport(asyncio.Transport):
 
     def _flush(self) -> None:
         held, self._held = self._held, None
-        if held is not None and not self._transport.is_closing():  # a peer that left gets nothing, as uvicorn's
+        if held is not None and not self._transport.is_closing():  # a closing connection takes no more writes
             self._transport.write(held)
 
     def close(self) -> None:

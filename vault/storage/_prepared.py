@@ -17,7 +17,7 @@ from dataclasses import dataclass
 from operator import itemgetter
 from typing import Any
 
-from sqlalchemy import Connection, Dialect
+from sqlalchemy import Connection, Dialect, LargeBinary
 from sqlalchemy.exc import DBAPIError
 from sqlalchemy.sql import ClauseElement
 from sqlalchemy.sql.compiler import SQLCompiler
@@ -130,7 +130,10 @@ class Prepared:
         for bind, name in compiled.bind_names.items():
             if bind.expanding:
                 raise TypeError("Prepared statements take no expanding IN parameters")
-            binds[name] = bind.type.dialect_impl(dialect).bind_processor(dialect)
+            # Bytes go to the driver as they are, as the bulk path sends them: both drivers bind bytes as a
+            # BLOB / bytea, and SQLAlchemy's processor wrapped each value in a memoryview first.
+            binary = isinstance(bind.type, LargeBinary)
+            binds[name] = None if binary else bind.type.dialect_impl(dialect).bind_processor(dialect)
             if not bind.required:
                 literals[name] = bind.effective_value
         columns = list(getattr(self.statement, "selected_columns", ()))

@@ -16,6 +16,7 @@ from sqlalchemy import func, select
 from typer.testing import CliRunner
 
 from tests.conftest import TenantKeys
+from tests.requests.conftest import run as run_request
 from vault.cli import app
 from vault.config import Settings
 from vault.crypto import TenantKeyring, jws_verify
@@ -104,6 +105,16 @@ def test_rerunning_the_same_file_adds_nothing(cli_env: Vault, tmp_path: Path) ->
     assert second.exit_code == 0
     assert _events(cli_env) == 3
     assert "duplicates skipped 3" in second.output
+
+
+def test_erasure_deletes_the_row_keys_of_the_imported_consent_events_it_keeps(
+    cli_env: Vault, client: TestClient, acme: TenantKeys, tmp_path: Path
+) -> None:
+    assert CliRunner().invoke(app, ["import", str(_write(tmp_path / "in.csv", GOOD[:1]))]).exit_code == 0
+    run_request(client, acme, "erasure", phone=GOOD[0].split(",", 1)[0])
+    with cli_env.database.read() as session:
+        keys = session.execute(select(t.consent_events.c.idempotency_key)).scalars().all()
+    assert keys == [None]
 
 
 def _grants(first: int, count: int) -> list[str]:

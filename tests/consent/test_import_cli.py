@@ -117,6 +117,23 @@ def test_erasure_deletes_the_row_keys_of_the_imported_consent_events_it_keeps(
     assert keys == [None]
 
 
+def test_revision_0010_deletes_the_row_keys_erasure_left_before_it_and_keeps_the_others(
+    cli_env: Vault, client: TestClient, acme: TenantKeys, tmp_path: Path
+) -> None:
+    assert CliRunner().invoke(app, ["import", str(_write(tmp_path / "in.csv", GOOD[:2]))]).exit_code == 0
+    with cli_env.database.read() as session:
+        before = dict(session.execute(select(t.consent_events.c.contact_id, t.consent_events.c.idempotency_key)).all())
+    erased = run_request(client, acme, "erasure", phone=GOOD[0].split(",", 1)[0])["result"]["contact_id"]
+    command.downgrade(alembic_config(cli_env.database), "0009")
+    ce = t.consent_events.c
+    with cli_env.database.write() as session:  # the key as erasure left it before this revision
+        session.execute(t.consent_events.update().where(ce.contact_id == erased).values(idempotency_key=before[erased]))
+    upgrade_schema(cli_env.database)
+    with cli_env.database.read() as session:
+        after = dict(session.execute(select(ce.contact_id, ce.idempotency_key)).all())
+    assert after == {**before, erased: None}
+
+
 def _grants(first: int, count: int) -> list[str]:
     """`count` grants to distinct new numbers."""
     row = "+86139{:08d},,marketing,voice,mkt,v1,web_form,2025-06-01T10:00:00Z,\n"

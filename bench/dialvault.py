@@ -316,9 +316,9 @@ def measure_import(run: Run) -> None:
                 rate,
                 "rows/s",
                 limited_by="the loading process: CSV parsing, contact + consent state + event rows per line (a "
-                "second process parses each line's number and key and seals its contact row ahead); SQLite's writes: "
-                "two random-key indexes (blind index, row idempotency key) make each commit rewrite most of their "
-                "pages, and they slow as the tables outgrow the page cache (the contact-keyed indexes take each "
+                "second process parses each line and seals its contact row ahead); SQLite's writes: "
+                "a random-key index (the blind index) makes each commit rewrite most of its "
+                "pages, and it slows as the tables outgrow the page cache (the contact-keyed indexes take each "
                 "part's rows in one region); 20,000 rows per transaction (the default); wall time includes start-up "
                 f"({start:.1f} s to load the CLI's modules, measured in this run) and the final WAL checkpoint (~1 s "
                 "at 100k rows)",

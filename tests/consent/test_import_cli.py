@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import csv
-import hashlib
 from collections.abc import Callable, Sequence
 from datetime import UTC, datetime
 from pathlib import Path
@@ -16,7 +15,6 @@ from sqlalchemy import func, select
 from typer.testing import CliRunner
 
 from tests.conftest import TenantKeys
-from tests.requests.conftest import run as run_request
 from vault.cli import app
 from vault.config import Settings
 from vault.crypto import TenantKeyring, jws_verify
@@ -107,31 +105,51 @@ def test_rerunning_the_same_file_adds_nothing(cli_env: Vault, tmp_path: Path) ->
     assert "duplicates skipped 3" in second.output
 
 
-def test_erasure_deletes_the_row_keys_of_the_imported_consent_events_it_keeps(
-    cli_env: Vault, client: TestClient, acme: TenantKeys, tmp_path: Path
-) -> None:
-    assert CliRunner().invoke(app, ["import", str(_write(tmp_path / "in.csv", GOOD[:1]))]).exit_code == 0
-    run_request(client, acme, "erasure", phone=GOOD[0].split(",", 1)[0])
-    with cli_env.database.read() as session:
-        keys = session.execute(select(t.consent_events.c.idempotency_key)).scalars().all()
-    assert keys == [None]
+def test_imported_consent_events_store_no_key_of_their_row(cli_env: Vault, tmp_path: Path) -> None:
+    assert CliRunner().invoke(app, ["import", str(_write(tmp_path / "in.csv", GOOD))]).exit_code == 0
+    assert _stored_keys(cli_env) == {None}
 
 
-def test_revision_0010_deletes_the_row_keys_erasure_left_before_it_and_keeps_the_others(
-    cli_env: Vault, client: TestClient, acme: TenantKeys, tmp_path: Path
-) -> None:
-    assert CliRunner().invoke(app, ["import", str(_write(tmp_path / "in.csv", GOOD[:2]))]).exit_code == 0
+def test_a_row_given_again_at_another_time_loads_as_a_renewal(cli_env: Vault, tmp_path: Path) -> None:
+    runner = CliRunner()
+    assert runner.invoke(app, ["import", str(_write(tmp_path / "first.csv", GOOD[:1]))]).exit_code == 0
+    later = GOOD[0].replace("2025-06-01T10:00:00+08:00", "2025-07-01T10:00:00+08:00")
+    result = runner.invoke(app, ["import", str(_write(tmp_path / "later.csv", [later]))])
+    assert "loaded 1 · duplicates skipped 0" in result.output
     with cli_env.database.read() as session:
-        before = dict(session.execute(select(t.consent_events.c.contact_id, t.consent_events.c.idempotency_key)).all())
-    erased = run_request(client, acme, "erasure", phone=GOOD[0].split(",", 1)[0])["result"]["contact_id"]
+        types = session.execute(select(t.consent_events.c.event_type).order_by(t.consent_events.c.id)).scalars()
+        assert list(types) == ["given", "renewed"]
+
+
+@pytest.mark.parametrize("batch_size", ["1", "20000"])
+def test_a_row_repeated_in_a_file_loads_once(cli_env: Vault, tmp_path: Path, batch_size: str) -> None:
+    source = _write(tmp_path / "in.csv", [GOOD[0], GOOD[2], GOOD[0], GOOD[2]])
+    result = CliRunner().invoke(app, ["import", str(source), "--batch-size", batch_size])
+    assert "loaded 2 · duplicates skipped 2" in result.output
+    assert _events(cli_env) == 2
+
+
+def test_a_row_with_another_expiry_than_the_recorded_grant_loads(cli_env: Vault, tmp_path: Path) -> None:
+    runner = CliRunner()
+    assert runner.invoke(app, ["import", str(_write(tmp_path / "first.csv", GOOD[2:]))]).exit_code == 0
+    extended = GOOD[2].replace("2099-01-01T00:00:00Z", "2099-06-01T00:00:00Z")
+    result = runner.invoke(app, ["import", str(_write(tmp_path / "extended.csv", [extended]))])
+    assert "loaded 1 · duplicates skipped 0" in result.output
+
+
+def test_revision_0010_deletes_the_row_keys_and_a_file_loaded_before_it_is_still_skipped(
+    cli_env: Vault, tmp_path: Path
+) -> None:
+    source = _write(tmp_path / "in.csv", GOOD)
+    assert CliRunner().invoke(app, ["import", str(source)]).exit_code == 0
     command.downgrade(alembic_config(cli_env.database), "0009")
-    ce = t.consent_events.c
-    with cli_env.database.write() as session:  # the key as erasure left it before this revision
-        session.execute(t.consent_events.update().where(ce.contact_id == erased).values(idempotency_key=before[erased]))
+    with cli_env.database.write() as session:  # keys as revision 0009 stored them
+        session.execute(t.consent_events.update().values(idempotency_key="import:" + t.consent_events.c.id))
     upgrade_schema(cli_env.database)
-    with cli_env.database.read() as session:
-        after = dict(session.execute(select(ce.contact_id, ce.idempotency_key)).all())
-    assert after == {**before, erased: None}
+    assert _stored_keys(cli_env) == {None}
+    again = CliRunner().invoke(app, ["import", str(source)])
+    assert "loaded 0 · duplicates skipped 3" in again.output
+    assert _events(cli_env) == 3
 
 
 def _grants(first: int, count: int) -> list[str]:
@@ -156,47 +174,16 @@ def test_a_row_loaded_before_among_new_rows_is_skipped_and_the_rest_load_once(cl
         assert set(per_contact) == {1}
 
 
-def test_a_row_key_is_an_hmac_under_the_tenants_key_not_a_hash_anyone_could_recompute(
-    cli_env: Vault, acme: TenantKeys
-) -> None:
-    actor = Actor(acme.tenant_id, "test", "import")
-    with cli_env.database.write() as session:
-        header = HEADER.strip().split(",")
-        import_batch(session, cli_env, actor, header, [ImportRow(2, GOOD[1].strip().split(","))], cli_env.clock.now())
-        keyring = cli_env.keyrings.get(session, acme.tenant_id)
-    with cli_env.database.read() as session:
-        stored = session.execute(select(t.consent_events.c.idempotency_key)).scalar_one()
-    cells = ("+8613800138002", "survey", "voice", "mkt", "v1", "paper", "2025-06-02T10:00:00+00:00", "", "", "")
-    row = "\x1f".join(cells)
-    assert stored == "import:" + keyring.import_row_digest(row)[:16].hex()
-    assert stored[len("import:") :] not in hashlib.sha256(row.encode()).hexdigest()
-
-
-def test_a_row_key_is_the_first_128_bits_of_its_digest(cli_env: Vault, tmp_path: Path) -> None:
-    assert CliRunner().invoke(app, ["import", str(_write(tmp_path / "in.csv", GOOD))]).exit_code == 0
-    with cli_env.database.read() as session:
-        keys = set(session.execute(select(t.consent_events.c.idempotency_key)).scalars())
-    assert keys and {len(k) for k in keys} == {len("import:") + 32}
-
-
-def test_revision_0009_cuts_full_length_keys_so_a_file_loaded_before_it_is_still_skipped(
-    cli_env: Vault, tmp_path: Path
-) -> None:
-    source = _write(tmp_path / "in.csv", GOOD)
-    assert CliRunner().invoke(app, ["import", str(source)]).exit_code == 0
-    loaded = _events(cli_env)
-    command.downgrade(alembic_config(cli_env.database), "0008")
-    with cli_env.database.write() as session:  # the keys as revision 0008 stored them: all 256 bits
-        session.execute(
-            t.consent_events.update().values(
-                idempotency_key=t.consent_events.c.idempotency_key + func.substr(t.consent_events.c.idempotency_key, 8)
-            )
-        )
+def test_revision_0009_cuts_full_length_keys_to_their_first_128_bits(cli_env: Vault, tmp_path: Path) -> None:
+    assert CliRunner().invoke(app, ["import", str(_write(tmp_path / "in.csv", GOOD[:1]))]).exit_code == 0
+    config = alembic_config(cli_env.database)
+    command.downgrade(config, "0008")
+    full = "import:" + "ab" * 32
+    with cli_env.database.write() as session:  # the key as revision 0008 stored it: all 256 bits
+        session.execute(t.consent_events.update().values(idempotency_key=full))
+    command.upgrade(config, "0009")
+    assert _stored_keys(cli_env) == {full[: len("import:") + 32]}
     upgrade_schema(cli_env.database)
-    result = CliRunner().invoke(app, ["import", str(source)])
-    assert result.exit_code == 0, result.output
-    assert f"duplicates skipped {loaded}" in result.output
-    assert _events(cli_env) == loaded
 
 
 def test_revision_0007_removes_the_plain_hash_keys_of_rows_imported_before_it(cli_env: Vault, tmp_path: Path) -> None:
@@ -204,9 +191,9 @@ def test_revision_0007_removes_the_plain_hash_keys_of_rows_imported_before_it(cl
     command.downgrade(alembic_config(cli_env.database), "0006")
     with cli_env.database.write() as session:
         session.execute(t.consent_events.update().values(idempotency_key="import:" + t.consent_events.c.id))
+    command.upgrade(alembic_config(cli_env.database), "0007")
+    assert _stored_keys(cli_env) == {None}
     upgrade_schema(cli_env.database)
-    with cli_env.database.read() as session:
-        assert set(session.execute(select(t.consent_events.c.idempotency_key)).scalars()) == {None}
 
 
 def test_imported_consents_have_receipts_that_verify_and_carry_when_consent_was_given(
@@ -284,7 +271,7 @@ def test_suppress_import_loads_a_dnc_list(cli_env: Vault, tmp_path: Path) -> Non
     assert _rejects(rejects) == [("4", "invalid_phone_number")]
 
 
-def _stored_keys(vault: Vault) -> set[str]:
+def _stored_keys(vault: Vault) -> set[str | None]:
     with vault.database.read() as session:
         return set(session.execute(select(t.consent_events.c.idempotency_key)).scalars())
 
@@ -333,13 +320,14 @@ def test_the_identities_the_second_process_gives_are_the_ones_stored(
         def mark(identity: RowIdentity | None) -> RowIdentity | None:
             if identity is None:
                 return None
-            return identity._replace(parsed=identity.parsed._replace(idempotency_key=f"import:ahead-{identity.e164}"))
+            return identity._replace(parsed=identity.parsed._replace(language=f"ahead-{identity.e164[-4:]}"))
 
         return lambda rows: [mark(identity) for identity in identities(rows)]
 
     monkeypatch.setattr("vault.cli._import.row_identities", marked)
     assert CliRunner().invoke(app, ["import", str(_write(tmp_path / "in.csv", [GOOD[0]]))]).exit_code == 0
-    assert _stored_keys(cli_env) == {"import:ahead-+8613800138001"}
+    with cli_env.database.read() as session:
+        assert session.execute(select(t.consent_events.c.language)).scalar_one() == "ahead-8001"
 
 
 @pytest.mark.usefixtures("parsed_ahead")

@@ -2,7 +2,7 @@
 
 Both stream the file (bounded memory), load it a batch per transaction, and write rejected rows to a
 reject file (the row as read, plus `line` and `reason`). A crash leaves only whole batches; re-running
-a consent import skips the rows already loaded (each row carries a deterministic idempotency key).
+a consent import skips the rows already loaded (their contacts already have the grants they describe).
 """
 
 from __future__ import annotations
@@ -235,7 +235,7 @@ class _Ahead:
     def start(cls, path: Path, size: int, identify: _Identify, width: int) -> _Ahead:
         if size < _AHEAD_MIN_BYTES or "fork" not in multiprocessing.get_all_start_methods():
             return cls()
-        # Forked before any thread starts (the progress bar's): the child inherits the tenant's row key in
+        # Forked before any thread starts (the progress bar's): the child inherits the tenant's keys in
         # memory, and never touches the inherited database connections.
         context = multiprocessing.get_context("fork")
         receiver, sender = context.Pipe(duplex=False)

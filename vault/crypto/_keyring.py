@@ -82,7 +82,6 @@ class TenantKeyring:
         self._wrap_header = envelope_header(self._current[KeyFamily.CONTACT_DEK_WRAP])
         self._blind_indexer = KeyedDigester(self._current_key(KeyFamily.BLIND_INDEX), BLIND_LABEL)
         self._handle_digester = KeyedDigester(self._current_key(KeyFamily.HANDLE_DIGEST), b"handle:")
-        self._import_row_digester = KeyedDigester(self._current_key(KeyFamily.BLIND_INDEX), b"import-row:")
         self._audit_digesters: dict[int, KeyedDigester] = {}  # by key version
         self._dek_aad = associated_data("dek", tenant_id)
         self._field_aad = associated_data("field", tenant_id)
@@ -175,11 +174,6 @@ class TenantKeyring:
 
     def handle_digest(self, token: str) -> bytes:
         return self._handle_digester(token)
-
-    def import_row_digest(self, row: str) -> bytes:
-        """The key that makes re-importing a row a no-op. Keyed with the blind-index key (never rotated), as
-        the row holds a number: a plain hash of it could be reversed by hashing every number."""
-        return self._import_row_digester(row)
 
     def _audit_key(self, version: int | None) -> tuple[int, bytes]:
         family = KeyFamily.AUDIT_MAC

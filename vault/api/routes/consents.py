@@ -249,7 +249,7 @@ def _batch_json(results: Sequence[CapturedConsent | DuplicateItem | BatchItemErr
                 f'{{"index":{index},"consent_id":"{r.consent_id}","contact_id":"{r.contact_id}",'
                 f'"receipt_id":"{r.receipt_id}","status":"{r.status}"}}'
             )
-        elif isinstance(r, DuplicateItem):  # pragma: no cover - HTTP items carry no row key
+        elif isinstance(r, DuplicateItem):  # pragma: no cover - only imported rows are skipped as recorded
             items.append(f'{{"index":{index},"status":"duplicate"}}')
         else:
             field = f"items.{index}.{r.field}" if r.field else f"items.{index}"

@@ -70,7 +70,9 @@ class ConsentInput(NamedTuple):
     evidence: Mapping[str, Any] | None = None
     expires_at: datetime | None = None
     occurred_at: datetime | None = None  # when it was given, if before now (imports)
-    idempotency_key: str | None = None
+    # An imported row: nothing is written when its contact already has a grant with the same facts (the
+    # purpose, channels, notice, method, time given, jurisdiction, language, and expiry if the row gives one).
+    skip_if_recorded: bool = False
     normalized: bool = False  # `phone` is already canonical E.164 (parsed by the caller): skip re-parsing
 
 
@@ -85,7 +87,7 @@ class CapturedConsent(NamedTuple):
 
 @dataclass(frozen=True, slots=True)
 class DuplicateItem:
-    """An item whose idempotency key was already recorded: nothing written."""
+    """An item whose grant was already recorded (`skip_if_recorded`): nothing written."""
 
     index: int
 
@@ -317,23 +319,72 @@ class _Context:
     actor_label: str
 
 
-def _existing_keys(session: Session, tenant_id: str, keys: list[str]) -> set[str]:
-    found: set[str] = set()
-    for size, params in in_list_chunks("k", keys):
+#: Stands for the expiry in the facts of a grant whose input gave none (its expiry came from the policy).
+_EXPIRY_NOT_GIVEN = object()
+
+
+def _grant_facts(item: _Item) -> tuple[Any, ...]:
+    """What makes two grants the same grant, for `skip_if_recorded`."""
+    notice = item.notice
+    assert notice is not None
+    expiry = _EXPIRY_NOT_GIVEN if item.source.expires_at is None else item.expires_at
+    source = item.source
+    return (
+        item.contact_id, item.rules.name, tuple(item.channels), notice.id, notice.version, source.method,
+        item.occurred_at, source.jurisdiction, source.language, expiry,
+    )  # fmt: skip
+
+
+def _recorded_grants(session: Session, tenant_id: str, contact_ids: list[str]) -> set[tuple[Any, ...]]:
+    """The facts of the contacts' grant events, each with its expiry and with `_EXPIRY_NOT_GIVEN`."""
+    found: set[tuple[Any, ...]] = set()
+    for size, params in in_list_chunks("c", contact_ids):
         params["tenant"] = tenant_id
-        found.update(row[0] for row in _keys_query(size).all(session, params))
+        for row in _grants_query(size).all(session, params):
+            facts = (row.contact_id, row.purpose, tuple(row.channels), row.notice_id, row.notice_version, row.method,
+                     row.occurred_at, row.jurisdiction, row.language)  # fmt: skip
+            found.add((*facts, row.expires_at))
+            found.add((*facts, _EXPIRY_NOT_GIVEN))
     return found
 
 
 @cache
-def _keys_query(size: int) -> Prepared:
-    """Prepared, not built per call: building and expanding the IN list cost ~3 µs a key, a third of a lookup."""
+def _grants_query(size: int) -> Prepared:
+    """Prepared, not built per call: building and expanding the IN list cost ~3 µs a contact."""
     c = t.consent_events.c
     return Prepared(
-        select(c.idempotency_key).where(
-            c.tenant_id == bindparam("tenant"), c.idempotency_key.in_([bindparam(f"k{i}") for i in range(size)])
+        select(
+            c.contact_id, c.purpose, c.channels, c.notice_id, c.notice_version, c.method, c.occurred_at,
+            c.expires_at, c.jurisdiction, c.language,
+        ).where(
+            c.tenant_id == bindparam("tenant"),
+            c.contact_id.in_([bindparam(f"c{i}") for i in range(size)]),
+            c.event_type.in_([bindparam(f"grant{i}", value) for i, value in enumerate(_GRANTS)]),
         )
+    )  # fmt: skip
+
+
+def _without_recorded(
+    session: Session, tenant_id: str, items: list[_Item], fresh: set[str], results: list[Any]
+) -> list[_Item]:
+    """`items` less the `skip_if_recorded` ones whose grant is recorded, or repeats one before it (each of those
+    gets its DuplicateItem in `results`). Contacts created in this unit of work have no grants to read."""
+    if not any(i.source.skip_if_recorded for i in items):
+        return items
+    known = sorted(
+        {i.contact_id for i in items if i.source.skip_if_recorded and i.contact_id and i.contact_id not in fresh}
     )
+    recorded = _recorded_grants(session, tenant_id, known) if known else set()
+    kept: list[_Item] = []
+    for item in items:
+        if item.source.skip_if_recorded:
+            facts = _grant_facts(item)
+            if facts in recorded:
+                results[item.index] = DuplicateItem(item.index)
+                continue
+            recorded.add(facts)
+        kept.append(item)
+    return kept
 
 
 def _existing_contacts(session: Session, tenant_id: str, ids: list[str]) -> set[str]:
@@ -380,20 +431,6 @@ def _capture(
         except DialvaultError as exc:
             results[index] = exc
 
-    keyed = [i.source.idempotency_key for i in good if i.source.idempotency_key]
-    if keyed:
-        seen = _existing_keys(session, tenant_id, keyed)
-        kept: list[_Item] = []
-        for item in good:
-            key = item.source.idempotency_key
-            if key and key in seen:
-                results[item.index] = DuplicateItem(item.index)
-                continue
-            if key:
-                seen.add(key)
-            kept.append(item)
-        good = kept
-
     named = sorted({i.contact_id for i in good if i.contact_id is not None})
     if named:
         known = _existing_contacts(session, tenant_id, named)
@@ -434,6 +471,7 @@ def _capture(
             details={"created": len(fresh), "existing": len(owners) - len(fresh), "rejected": 0},
         )  # fmt: skip
 
+    good = _without_recorded(session, tenant_id, good, fresh, results)
     if good:
         context = _Context(
             vault.keyrings.get(session, tenant_id), tenant_name(session, tenant_id), f"{actor.role}:{actor.key_id}"
@@ -446,7 +484,7 @@ def _capture(
 _EVENT_COLUMNS = (
     "id", "tenant_id", "consent_id", "contact_id", "event_type", "purpose", "channels", "notice_id", "notice_version",
     "notice_sha256", "method", "jurisdiction", "language", "evidence", "evidence_ct", "occurred_at", "recorded_at",
-    "expires_at", "receipt_id", "idempotency_key", "actor", "receipt_template_id", "receipt_mac",
+    "expires_at", "receipt_id", "actor", "receipt_template_id", "receipt_mac",
     "receipt_mac_key_version",
 )  # fmt: skip
 
@@ -511,7 +549,7 @@ def _write_grants(
         events.append(
             (event_id, tenant_id, consent_id, contact_id, event_type, purpose, channels, notice.id, notice.version,
              notice.sha256, method, jurisdiction, language, item.evidence, evidence_ct, occurred_at, now, expires_at,
-             receipt_id, source.idempotency_key, actor_label,
+             receipt_id, actor_label,
              *seal(shape, receipt_id, event_id, contact_id, occurred_at, expires_at))
         )  # fmt: skip
         out.append(CapturedConsent(consent_id, contact_id, receipt_id, event_id, event_type))
@@ -526,7 +564,7 @@ def capture_consent(session: Session, vault: Vault, actor: Actor, item: ConsentI
     (result,) = _capture(session, vault, actor, [item], now)
     if isinstance(result, DialvaultError):
         raise result
-    if isinstance(result, DuplicateItem):  # pragma: no cover - single captures carry no row key
+    if isinstance(result, DuplicateItem):  # pragma: no cover - only imported rows are skipped as recorded
         raise InvalidInput("duplicate consent", code="duplicate")
     keyring = vault.keyrings.get(session, actor.tenant_id)
     record_event(
@@ -665,7 +703,7 @@ def withdraw_consents(
             changed[key] = new_state
         events.append(
             (event_id, tenant_id, state.consent_id, contact_id, "withdrawn", purpose_name, state.channels, None, None,
-             None, method, None, None, None, None, now, now, None, receipt_id, None, actor_label, *receipt)
+             None, method, None, None, None, None, now, now, None, receipt_id, actor_label, *receipt)
         )  # fmt: skip
         receipt_ids.append(receipt_id)
     bulk_insert(session, t.consent_events, events, columns=_EVENT_COLUMNS)

@@ -31,17 +31,11 @@ __all__ = [
 
 REQUIRED_COLUMNS = ("phone", "purpose", "channels", "notice_id", "notice_version", "method", "consented_at")
 IMPORT_COLUMNS = (*REQUIRED_COLUMNS, "region", "expires_at", "jurisdiction", "language")
-# A row's key: the first 128 bits of its digest, in hex. Its unique index takes a random page per row, so
-# each commit of a large import rewrites most of that index: with full 256-bit keys it was the largest index
-# of the store, and a 1M-row import ran ~10% slower. 128 bits keep a collision (a new row skipped as loaded)
-# out of reach at any import size.
-_ROW_KEY_PREFIX = "import:"
-_ROW_KEY_BYTES = 16
 
 
 class RowIdentity(NamedTuple):
     """What a row costs most that needs no database, worked out ahead (elsewhere): the capture input its
-    cells make (its number in E.164, its idempotency key), and the contact row the number gets if it is new."""
+    cells make (its number in E.164 among them), and the contact row the number gets if it is new."""
 
     parsed: ConsentInput
     contact: SealedContact | None = None
@@ -49,10 +43,6 @@ class RowIdentity(NamedTuple):
     @property
     def e164(self) -> str:
         return self.parsed.phone or ""
-
-    @property
-    def key(self) -> str:
-        return self.parsed.idempotency_key or ""
 
 
 class ImportRow(NamedTuple):
@@ -84,33 +74,30 @@ class _Reject(Exception):
 class _Rows:
     """Turns the cells of a batch's rows into capture inputs; values repeated down a file are parsed once."""
 
-    def __init__(self, row_digest: Callable[[str], bytes], header: Sequence[str]) -> None:
-        self._row_digest = row_digest
+    def __init__(self, header: Sequence[str]) -> None:
         positions = {name.strip(): index for index, name in enumerate(header)}
         # The cells in IMPORT_COLUMNS order, as one C-level call per row: an absent optional column reads the
         # blank cell appended to each row (at the header's width).
         self._width = len(header)
         self._cells = itemgetter(*(positions.get(column, self._width) for column in IMPORT_COLUMNS))
-        self._dates: dict[tuple[str, str], tuple[datetime, str]] = {}
-        self._channels: dict[str, tuple[list[str], str]] = {}
+        self._dates: dict[tuple[str, str], datetime] = {}
+        self._channels: dict[str, list[str]] = {}
         self._notices: dict[tuple[str, str], NoticeClaim] = {}
 
-    def _date(self, value: str, code: str) -> tuple[datetime, str]:
-        """The instant (aware UTC) and its ISO text, the same objects for the same cell text."""
+    def _date(self, value: str, code: str) -> datetime:
+        """The instant (aware UTC), the same object for the same cell text."""
         found = self._dates.get((value, code))
         if found is None:
             try:
-                parsed = utc(datetime.fromisoformat(value))
+                found = self._dates[(value, code)] = utc(datetime.fromisoformat(value))
             except ValueError:
                 raise _Reject(code) from None
-            found = self._dates[(value, code)] = (parsed, parsed.isoformat())
         return found
 
-    def _channel_list(self, value: str) -> tuple[list[str], str]:
+    def _channel_list(self, value: str) -> list[str]:
         found = self._channels.get(value)
         if found is None:
-            channels = sorted({c.strip() for c in value.split(";") if c.strip()})
-            found = self._channels[value] = (channels, ";".join(channels))
+            found = self._channels[value] = sorted({c.strip() for c in value.split(";") if c.strip()})
         return found
 
     def input(self, values: Sequence[str]) -> ConsentInput:
@@ -123,24 +110,20 @@ class _Rows:
             e164 = parse_phone(phone, region or None).e164
         except DialvaultError as exc:
             raise _Reject(exc.code) from None
-        consented_at, consented_iso = self._date(consented, "invalid_consented_at")
-        expires_at, expires_iso = self._date(expires, "invalid_expires_at") if expires else (None, "")
-        channels, channels_key = self._channel_list(channels_text)
+        consented_at = self._date(consented, "invalid_consented_at")
+        expires_at = self._date(expires, "invalid_expires_at") if expires else None
+        channels = self._channel_list(channels_text)
         if not channels:
             raise _Reject("missing_channels")
         if not purpose or not method or not notice_id or not notice_version:
             raise _Reject("missing_value")
-        normalized = "\x1f".join(
-            (e164, purpose, channels_key, notice_id, notice_version, method, consented_iso, expires_iso, juris, lang)
-        )
-        key = _ROW_KEY_PREFIX + self._row_digest(normalized)[:_ROW_KEY_BYTES].hex()
         notice = self._notices.get((notice_id, notice_version))
         if notice is None:
             notice = self._notices[(notice_id, notice_version)] = NoticeClaim(notice_id, notice_version)
         # Positional: keyword construction of a named tuple costs as much again, per row.
         return ConsentInput(
             purpose, channels, notice, method, e164, None, None, juris or None, lang or None, None, expires_at,
-            consented_at, key, True,
+            consented_at, True, True,
         )  # fmt: skip
 
 
@@ -153,7 +136,7 @@ def row_identities(
     loading, and hands each identity to `import_batch` with its row. The contact ids of one call share a
     random group, as those of one `ensure_contacts` call do.
     """
-    parse = _Rows(keyring.import_row_digest, header)
+    parse = _Rows(header)
 
     def identities(rows: Sequence[Sequence[str]]) -> list[RowIdentity | None]:
         parsed: list[ConsentInput | None] = []
@@ -172,8 +155,9 @@ def row_identities(
 def import_batch(
     session: Session, vault: Vault, actor: Actor, header: Sequence[str], rows: Sequence[ImportRow], now: datetime
 ) -> list[RowOutcome]:
-    """Load one batch in the caller's transaction. Re-importing a row is a no-op (its key is stored)."""
-    parse = _Rows(vault.keyrings.get(session, actor.tenant_id).import_row_digest, header)
+    """Load one batch in the caller's transaction. Re-importing a row is a no-op: its contact already has
+    the grant it describes (`ConsentInput.skip_if_recorded`)."""
+    parse = _Rows(header)
     outcomes: list[RowOutcome | None] = [None] * len(rows)
     inputs: list[ConsentInput] = []
     positions: list[int] = []

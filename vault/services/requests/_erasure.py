@@ -110,11 +110,10 @@ def erase_contact(
         session, t.consent_events, *of_contact, ce.receipt_mac.is_not(None)
     )
     if events and (consent_rule.period is None or consent_rule.period.total_seconds() > 0):
-        # An imported row's key is an HMAC of the row and its number: the kept proof names the contact id only.
-        session.execute(update(t.consent_events).where(*of_contact).values(evidence_ct=None, idempotency_key=None))
+        session.execute(update(t.consent_events).where(*of_contact).values(evidence_ct=None))
         result.kept.append(
             {"kind": "consent_events", "count": events, "source": consent_rule.source,
-             "why": "proof of consent, kept pseudonymous (contact id only); encrypted evidence and row keys deleted"}
+             "why": "proof of consent, kept pseudonymous (contact id only); encrypted evidence deleted"}
         )  # fmt: skip
         if receipts:
             result.kept.append(

@@ -325,10 +325,9 @@ _EXPIRY_NOT_GIVEN = object()
 
 def _grant_facts(item: _Item) -> tuple[Any, ...]:
     """What makes two grants the same grant, for `skip_if_recorded`."""
-    notice = item.notice
+    notice, source = item.notice, item.source
     assert notice is not None
-    expiry = _EXPIRY_NOT_GIVEN if item.source.expires_at is None else item.expires_at
-    source = item.source
+    expiry = _EXPIRY_NOT_GIVEN if source.expires_at is None else item.expires_at
     return (
         item.contact_id, item.rules.name, tuple(item.channels), notice.id, notice.version, source.method,
         item.occurred_at, source.jurisdiction, source.language, expiry,
